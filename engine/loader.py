@@ -1,0 +1,228 @@
+"""Load lesson files and lesson packs, reporting errors as file:line: field: message.
+
+The fast path parses with libyaml and validates with pydantic.  Only when a
+file is bad do we compose the YAML node tree, to find the line of each
+offending field.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+from pydantic import ValidationError
+
+from engine.lesson import Lesson
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+BUILTIN_LESSONS = Path(__file__).resolve().parent.parent / "lessons"
+LESSONS_ENV = "TUTOR_LESSONS"
+
+
+@dataclass(frozen=True)
+class LessonError:
+    path: Path
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}"
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class LoadedLesson:
+    lesson: Lesson
+    path: Path
+    pack: Path
+
+
+@dataclass
+class Catalog:
+    """Every lesson found in the packs, in a stable order, with any errors."""
+
+    lessons: list[LoadedLesson] = field(default_factory=list)
+    errors: list[LessonError] = field(default_factory=list)
+
+    def by_id(self) -> dict[str, LoadedLesson]:
+        return {item.lesson.id: item for item in self.lessons}
+
+    def get(self, lesson_id: str) -> LoadedLesson | None:
+        return self.by_id().get(lesson_id)
+
+    def tracks(self) -> list[str]:
+        return list(dict.fromkeys(item.lesson.track for item in self.lessons))
+
+
+class LessonFileError(Exception):
+    def __init__(self, errors: list[LessonError]):
+        super().__init__("\n".join(map(str, errors)))
+        self.errors = errors
+
+
+def pack_dirs(extra: Iterable[str | os.PathLike[str]] = ()) -> list[Path]:
+    """The built-in pack, then TUTOR_LESSONS entries, then --lessons arguments."""
+    dirs = [BUILTIN_LESSONS]
+    env = os.environ.get(LESSONS_ENV, "")
+    dirs += [Path(p) for p in env.split(os.pathsep) if p]
+    dirs += [Path(p) for p in extra]
+    seen: dict[Path, None] = {}
+    for d in dirs:
+        seen.setdefault(d.expanduser().resolve(), None)
+    return list(seen)
+
+
+def lesson_files(root: Path) -> list[Path]:
+    if root.is_file():
+        return [root]
+    return sorted(p for p in root.rglob("*.yaml") if not p.name.startswith("."))
+
+
+def load_lesson_file(path: Path) -> Lesson:
+    """Parse and validate one file; raise LessonFileError with located errors."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LessonFileError([LessonError(path, 1, "", f"cannot read: {exc}")]) from exc
+    try:
+        data = yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise LessonFileError([LessonError(path, line, "", f"YAML syntax error: {problem}")]) from exc
+    node = yaml.compose(text, Loader=_Loader)
+    errors = _duplicate_keys(path, node)
+    if not isinstance(data, dict):
+        errors.append(LessonError(path, 1, "", "a lesson file must be a mapping of fields"))
+        raise LessonFileError(errors)
+    try:
+        lesson = Lesson.model_validate(data)
+    except ValidationError as exc:
+        errors += _located(path, node, exc)
+    if errors:
+        raise LessonFileError(errors)
+    return lesson
+
+
+def load_catalog(extra: Iterable[str | os.PathLike[str]] = ()) -> Catalog:
+    return load_paths(pack_dirs(extra))
+
+
+def load_paths(roots: Iterable[Path]) -> Catalog:
+    catalog = Catalog()
+    first_seen: dict[str, Path] = {}
+    for root in roots:
+        if not root.exists():
+            catalog.errors.append(LessonError(root, 0, "", "no such lesson file or folder"))
+            continue
+        pack = root if root.is_dir() else root.parent
+        for path in lesson_files(root):
+            try:
+                lesson = load_lesson_file(path)
+            except LessonFileError as exc:
+                catalog.errors += exc.errors
+                continue
+            if lesson.id in first_seen:
+                line = _key_line(path, "id")
+                catalog.errors.append(
+                    LessonError(path, line, "id", f"duplicate id {lesson.id!r}, first in {first_seen[lesson.id]}")
+                )
+                continue
+            first_seen[lesson.id] = path
+            catalog.lessons.append(LoadedLesson(lesson, path, pack))
+    return catalog
+
+
+# --- locating errors ----------------------------------------------------------------
+
+
+def _located(path: Path, root: yaml.Node | None, exc: ValidationError) -> list[LessonError]:
+    out: list[LessonError] = []
+    seen: set[tuple[int, str, str]] = set()
+    for err in exc.errors():
+        node, keys = _walk(root, err["loc"])
+        line = node.start_mark.line + 1 if node is not None else 1
+        name = ".".join(str(k) for k in keys) or "lesson"
+        message = _message(err)
+        key = (line, name, message)
+        if key not in seen:
+            seen.add(key)
+            out.append(LessonError(path, line, name, message))
+    return out
+
+
+def _message(err: dict[str, Any]) -> str:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return "unknown field"
+    if kind == "missing":
+        return "required field is missing"
+    msg = err["msg"]
+    return msg.removeprefix("Value error, ")
+
+
+def _walk(node: yaml.Node | None, loc: tuple[Any, ...]) -> tuple[yaml.Node | None, list[Any]]:
+    """Follow a pydantic error location through the YAML nodes as far as it goes.
+
+    Union member names and other model-internal steps do not exist in the YAML;
+    they are skipped, so the reported field is the one the author wrote.
+    """
+    keys: list[Any] = []
+    current = node
+    for step in loc:
+        nxt = None
+        if isinstance(current, yaml.MappingNode):
+            for knode, vnode in current.value:
+                if knode.value == str(step):
+                    # An unknown key is reported at the key itself.
+                    nxt = vnode if vnode is not None else knode
+                    if step == loc[-1]:
+                        nxt = knode
+                    break
+        elif isinstance(current, yaml.SequenceNode) and isinstance(step, int):
+            if 0 <= step < len(current.value):
+                nxt = current.value[step]
+        if nxt is None:
+            if isinstance(step, str) and step[:1].isupper():
+                continue  # a union member's model name
+            if isinstance(current, (yaml.MappingNode, yaml.SequenceNode)) and step == loc[-1]:
+                keys.append(step)  # a missing field: report at its parent
+            break
+        keys.append(step)
+        current = nxt
+    return current, keys
+
+
+def _duplicate_keys(path: Path, node: yaml.Node | None) -> list[LessonError]:
+    errors: list[LessonError] = []
+
+    def visit(n: yaml.Node | None, prefix: str) -> None:
+        if isinstance(n, yaml.MappingNode):
+            seen: set[str] = set()
+            for knode, vnode in n.value:
+                name = f"{prefix}{knode.value}"
+                if knode.value in seen:
+                    errors.append(LessonError(path, knode.start_mark.line + 1, name, "duplicate key"))
+                seen.add(knode.value)
+                visit(vnode, name + ".")
+        elif isinstance(n, yaml.SequenceNode):
+            for i, item in enumerate(n.value):
+                visit(item, f"{prefix}{i}.")
+
+    visit(node, "")
+    return errors
+
+
+def _key_line(path: Path, key: str) -> int:
+    node = yaml.compose(path.read_text(encoding="utf-8"), Loader=_Loader)
+    if isinstance(node, yaml.MappingNode):
+        for knode, _ in node.value:
+            if knode.value == key:
+                return knode.start_mark.line + 1
+    return 1

@@ -1,0 +1,39 @@
+"""Where tutor keeps the learner's state, datasets and caches.
+
+TUTOR_HOME overrides everything (tests and portable installs); otherwise
+platformdirs picks the platform's user data directory.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+HOME_ENV = "TUTOR_HOME"
+
+
+def home() -> Path:
+    override = os.environ.get(HOME_ENV)
+    if override:
+        path = Path(override).expanduser()
+    else:
+        from platformdirs import user_data_dir
+
+        path = Path(user_data_dir("tutor", appauthor=False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def state_db() -> Path:
+    return home() / "state.sqlite3"
+
+
+def datasets_dir() -> Path:
+    return home() / "datasets"
+
+
+def workspace_dir() -> Path:
+    """Exercise files for `tutor watch` and the external editor."""
+    path = home() / "workspace"
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,110 @@
+"""The headless command line, run as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import sys
+from importlib import metadata
+
+from tests.conftest import DATA, ROOT
+
+
+def tutor(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    env = dict(os.environ, COLUMNS="140", **(env_extra or {}))
+    return subprocess.run(
+        [sys.executable, "-m", "tutor.cli", *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120
+    )
+
+
+def test_version_and_help():
+    assert tutor("--version").stdout.strip() == f"tutor {metadata.version('tutor')}"
+    out = tutor("--help").stdout
+    for command in ("list", "show", "hint", "lessons", "doctor"):
+        assert command in out
+
+
+def test_list_json_has_every_field_and_status():
+    from tutor.state import State
+
+    State().record_attempt("tensors/zeros", passed=True, checks_passed=1, checks_total=1, duration_ms=5)
+    rows = json.loads(tutor("list", "--json").stdout)
+    assert len(rows) >= 10
+    for row in rows:
+        assert set(row) >= {"id", "title", "track", "kind", "source", "status"}
+        assert set(row["source"]) == {"seed", "section"}
+    status = {r["id"]: r["status"] for r in rows}
+    assert status["tensors/zeros"] == "done"
+    assert status["indexing/pick"] == "new"
+
+
+def test_list_filters_by_track_and_rejects_an_unknown_one():
+    rows = json.loads(tutor("list", "--track", "indexing", "--json").stdout)
+    assert rows and {r["track"] for r in rows} == {"indexing"}
+    bad = tutor("list", "--track", "nope")
+    assert bad.returncode == 2 and "tracks:" in bad.stderr
+
+
+def test_extra_pack_from_option_and_environment():
+    pack = str(DATA / "pack")
+    ids = {r["id"] for r in json.loads(tutor("--lessons", pack, "list", "--json").stdout)}
+    assert "extra/hello" in ids
+    ids = {r["id"] for r in json.loads(tutor("list", "--lessons", pack, "--json").stdout)}
+    assert "extra/hello" in ids
+    ids = {r["id"] for r in json.loads(tutor("list", "--json", env_extra={"TUTOR_LESSONS": pack}).stdout)}
+    assert "extra/hello" in ids
+
+
+def test_show_renders_the_task_of_a_variant():
+    out = tutor("show", "tensors/zeros", "--variant", "3")
+    assert out.returncode == 0
+    data = json.loads(tutor("show", "tensors/zeros", "--variant", "3", "--json").stdout)
+    assert "{{" not in out.stdout
+    assert f"torch.{data['params']['dtype']}" in out.stdout
+    assert "Zeros of a given shape and dtype" in out.stdout
+
+
+def test_show_an_unknown_lesson_suggests_close_ids():
+    out = tutor("show", "tensors/zero")
+    assert out.returncode == 2 and "did you mean tensors/zeros" in out.stderr
+
+
+def test_hint_reveals_levels_and_is_recorded():
+    out = tutor("hint", "broadcasting/grid", "--level", "2")
+    assert "Hint 1 of 3" in out.stdout and "Hint 2 of 3" in out.stdout and "Hint 3 of 3" not in out.stdout
+    from tutor.state import State
+
+    assert State().progress("broadcasting/grid").hints_used == 2
+    assert tutor("hint", "broadcasting/grid", "--level", "9").returncode == 2
+
+
+def test_validate_passes_on_builtin_lessons_and_fails_on_broken_ones():
+    ok = tutor("lessons", "validate")
+    assert ok.returncode == 0, ok.stderr
+    bad = tutor("lessons", "validate", str(DATA / "broken"))
+    assert bad.returncode == 2
+    assert f"{DATA / 'broken' / 'unknown-key.yaml'}:11: colour: unknown field" in bad.stderr
+    report = json.loads(tutor("lessons", "validate", str(DATA / "broken"), "--json").stdout)
+    assert not report["valid"] and {e["field"] for e in report["errors"]} >= {"colour", "minutes", "solution", "id"}
+
+
+def test_schema_is_json():
+    schema = json.loads(tutor("lessons", "schema").stdout)
+    assert "checks" in schema["properties"]
+
+
+def test_doctor_tells_the_truth():
+    info = json.loads(tutor("doctor", "--json").stdout)
+    assert info["python"] == platform.python_version()
+    assert info["torch"] == metadata.version("torch")
+    assert info["torchvision"] == metadata.version("torchvision")
+    import torch
+
+    assert info["devices"]["cuda"] == torch.cuda.is_available()
+    assert info["devices"]["best"] in {"cuda", "mps", "cpu"}
+    assert info["highlighting"]["active"] is True
+    human = tutor("doctor")
+    assert human.returncode == 0 and "torch" in human.stdout

@@ -1,0 +1,109 @@
+"""The lesson format: built-in lessons load, variants render, bad files are located."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from engine.lesson import Lesson, json_schema
+from engine.loader import BUILTIN_LESSONS, load_catalog, load_paths
+from engine.variants import instantiate, literal, pick_params
+from tests.conftest import DATA
+
+
+def builtin():
+    return load_catalog().lessons
+
+
+def test_every_builtin_lesson_is_valid():
+    catalog = load_catalog()
+    assert catalog.errors == []
+    assert len(catalog.lessons) >= 10
+    files = sorted(BUILTIN_LESSONS.rglob("*.yaml"))
+    assert len(files) == len(catalog.lessons)
+
+
+@pytest.mark.parametrize("item", builtin(), ids=lambda i: i.lesson.id)
+def test_lesson_ids_match_their_folder_and_source_names_a_seed(item):
+    lesson = item.lesson
+    assert item.path.parent.name == lesson.track
+    assert item.path.stem == lesson.id.split("/", 1)[1]
+    seeds = {p.name for p in (BUILTIN_LESSONS.parent.parent / "shared" / "seeds").glob("*.txt")}
+    if seeds:  # the syllabus sits beside the repository in development and CI
+        assert lesson.source.seed in seeds
+
+
+@pytest.mark.parametrize("item", [i for i in builtin() if i.lesson.params], ids=lambda i: i.lesson.id)
+def test_variant_drills_render_every_template_and_vary(item):
+    seen = set()
+    for variant in range(12):
+        lesson, params = instantiate(item.lesson, variant)
+        text = json.dumps(lesson.model_dump())
+        assert "{{" not in text, f"variant {variant} left a template unfilled"
+        seen.add(json.dumps(params, sort_keys=True))
+        compile(lesson.solution, "solution", "exec")
+        compile(lesson.starter, "starter", "exec")
+    assert len(seen) > 1, "a parameterised drill must produce different variants"
+
+
+def test_variants_are_stable_per_seed():
+    zeros = next(i.lesson for i in builtin() if i.lesson.id == "tensors/zeros")
+    assert pick_params(zeros, 5) == pick_params(zeros, 5)
+    rendered, params = instantiate(zeros, 5)
+    assert literal(params["shape"]) in rendered.solution
+    assert f"torch.{params['dtype']}" in rendered.task
+
+
+def test_literal_writes_shapes_as_tuples():
+    assert literal([3, 4]) == "(3, 4)"
+    assert literal([5]) == "(5,)"
+    assert literal("float32") == "float32"
+    assert literal(0.5) == "0.5"
+
+
+def test_schema_exports_the_lesson_fields():
+    schema = json_schema()
+    assert schema["title"] == "tutor lesson"
+    for field in ("id", "task", "starter", "solution", "decoys", "hints", "constraints", "checks", "params"):
+        assert field in schema["properties"]
+    assert schema["additionalProperties"] is False
+    json.dumps(schema)
+
+
+def _errors_by_file(folder: Path):
+    catalog = load_paths([folder])
+    out: dict[str, list[str]] = {}
+    for error in catalog.errors:
+        out.setdefault(error.path.name, []).append(str(error))
+    return catalog, out
+
+
+def test_broken_lessons_are_reported_with_file_line_and_field():
+    catalog, errors = _errors_by_file(DATA / "broken")
+    folder = DATA / "broken"
+    assert errors["unknown-key.yaml"] == [f"{folder}/unknown-key.yaml:11: colour: unknown field"]
+    wrong = errors["wrong-type.yaml"]
+    assert any(e.startswith(f"{folder}/wrong-type.yaml:6: minutes: ") and "integer" in e for e in wrong)
+    assert any(e.startswith(f"{folder}/wrong-type.yaml:15: checks.0.expect.tolerance.rtol: ") for e in wrong)
+    assert errors["no-solution.yaml"] == [f"{folder}/no-solution.yaml:1: solution: required field is missing"]
+    (syntax,) = errors["syntax.yaml"]
+    assert syntax.startswith(f"{folder}/syntax.yaml:6: ") and "YAML syntax error" in syntax
+    (dup,) = errors["dup-b.yaml"]
+    assert dup.startswith(f"{folder}/dup-b.yaml:1: id: duplicate id 'broken/same'")
+    (expr,) = errors["bad-expr.yaml"]
+    assert expr.startswith(f"{folder}/bad-expr.yaml:13: checks.0.expr: ")
+    assert [i.lesson.id for i in catalog.lessons] == ["broken/same"]
+
+
+def test_decoy_edits_must_apply_to_the_solution():
+    data = {
+        "id": "t/x", "title": "xxx", "track": "t", "kind": "drill",
+        "source": {"seed": "s", "section": "s"}, "minutes": 1, "task": "do the thing well",
+        "starter": "z = None", "solution": "z = 1", "hints": ["a", "b"],
+        "checks": [{"name": "z ok", "expr": "z"}],
+        "decoys": [{"mistake": "off by one", "replace": [["z = 2", "z = 3"]]}],
+    }
+    with pytest.raises(ValueError, match="does not occur in the solution"):
+        Lesson.model_validate(data)

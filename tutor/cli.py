@@ -1,0 +1,105 @@
+"""The `tutor` command line.
+
+With no command it opens the app.  Every other command is headless: it
+imports neither textual nor (unless it must run code) torch, so `tutor list`
+answers at once.  Command implementations live in `tutor.commands` and are
+imported only when chosen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib import import_module
+from typing import Callable, Sequence
+
+from tutor import __version__
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+def _lessons_arg(p: argparse.ArgumentParser, top: bool = False) -> None:
+    # Sub-commands leave the attribute unset when absent, so a --lessons
+    # given before the command name is not clobbered.
+    p.add_argument(
+        "--lessons",
+        action="append",
+        default=[] if top else argparse.SUPPRESS,
+        metavar="DIR",
+        help="add a lesson pack folder (repeatable; TUTOR_LESSONS also adds packs)",
+    )
+
+
+def _json_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print JSON for scripts")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tutor",
+        description="Become fluent in PyTorch by writing real code against checkers that tell the truth.",
+        epilog="Run `tutor` alone to open the app.",
+    )
+    parser.add_argument("--version", action="version", version=f"tutor {__version__}")
+    _lessons_arg(parser, top=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("list", help="list lessons with their status")
+    p.add_argument("--track", help="only this track")
+    _json_arg(p)
+    _lessons_arg(p)
+    p.set_defaults(run="tutor.commands.browse:list_lessons")
+
+    p = sub.add_parser("show", help="show a lesson's task")
+    p.add_argument("id", help="lesson id, e.g. tensors/zeros")
+    p.add_argument("--variant", type=int, default=0, help="which seeded variant of a drill")
+    _json_arg(p)
+    _lessons_arg(p)
+    p.set_defaults(run="tutor.commands.browse:show")
+
+    p = sub.add_parser("hint", help="show a lesson's hints up to a level")
+    p.add_argument("id")
+    p.add_argument("--level", type=int, default=1, help="how many hint levels to reveal (default 1)")
+    p.add_argument("--variant", type=int, default=0)
+    _lessons_arg(p)
+    p.set_defaults(run="tutor.commands.browse:hint")
+
+    p = sub.add_parser("lessons", help="author tools: validate lesson files, export the schema")
+    lsub = p.add_subparsers(dest="lessons_command", metavar="ACTION", required=True)
+    v = lsub.add_parser("validate", help="validate lesson files or folders (default: every pack)")
+    v.add_argument("paths", nargs="*", help="files or folders")
+    _json_arg(v)
+    _lessons_arg(v)
+    v.set_defaults(run="tutor.commands.authoring:validate")
+    s = lsub.add_parser("schema", help="print the lesson JSON Schema")
+    s.set_defaults(run="tutor.commands.authoring:schema")
+
+    p = sub.add_parser("doctor", help="check Python, torch, devices, highlighting and data")
+    _json_arg(p)
+    p.set_defaults(run="tutor.commands.doctor:doctor")
+
+    return parser
+
+
+def _resolve(target: str) -> Callable[[argparse.Namespace], int]:
+    module, _, name = target.partition(":")
+    return getattr(import_module(module), name)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        from tutor.commands.app import open_app
+
+        return open_app(args)
+    try:
+        return _resolve(args.run)(args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

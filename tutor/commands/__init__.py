@@ -1,0 +1,1 @@
+"""Headless command implementations, imported only when chosen."""

@@ -1,0 +1,42 @@
+"""`tutor lessons validate` and `tutor lessons schema`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from engine.lesson import json_schema
+from engine.loader import load_paths, pack_dirs
+from tutor.cli import EXIT_OK, EXIT_USAGE
+
+
+def validate(args: argparse.Namespace) -> int:
+    roots = [Path(p) for p in args.paths] if args.paths else pack_dirs(getattr(args, "lessons", []))
+    catalog = load_paths(roots)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "valid": not catalog.errors,
+                    "lessons": len(catalog.lessons),
+                    "errors": [
+                        {"file": str(e.path), "line": e.line, "field": e.field, "message": e.message}
+                        for e in catalog.errors
+                    ],
+                },
+                indent=2,
+            )
+        )
+    else:
+        for error in catalog.errors:
+            print(error, file=sys.stderr)
+        verdict = "invalid" if catalog.errors else "valid"
+        print(f"{len(catalog.lessons)} lesson(s) valid, {len(catalog.errors)} error(s): {verdict}")
+    return EXIT_USAGE if catalog.errors else EXIT_OK
+
+
+def schema(args: argparse.Namespace) -> int:
+    print(json.dumps(json_schema(), indent=2))
+    return EXIT_OK

@@ -1,0 +1,68 @@
+"""`tutor list`, `tutor show`, `tutor hint`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from rich.console import Console
+
+from engine.variants import instantiate
+from tutor import render
+from tutor.catalog import LessonNotFound, catalog_for, find
+from tutor.cli import EXIT_OK, EXIT_USAGE
+from tutor.state import State
+
+
+def list_lessons(args: argparse.Namespace) -> int:
+    catalog = catalog_for(args)
+    state = State()
+    if state.warning:
+        print(f"warning: {state.warning}", file=sys.stderr)
+    progress = state.all_progress()
+    items = [i for i in catalog.lessons if not args.track or i.lesson.track == args.track]
+    if args.track and not items:
+        print(f"no track {args.track!r}; tracks: {', '.join(catalog.tracks())}", file=sys.stderr)
+        return EXIT_USAGE
+    rows = [render.lesson_row(i, progress.get(i.lesson.id)) for i in items]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        console = Console()
+        console.print(render.lesson_table(rows, console.width))
+    return EXIT_OK
+
+
+def _lesson_or_exit(args: argparse.Namespace):
+    try:
+        return find(catalog_for(args), args.id)
+    except LessonNotFound as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+
+
+def show(args: argparse.Namespace) -> int:
+    item = _lesson_or_exit(args)
+    if item is None:
+        return EXIT_USAGE
+    lesson, params = instantiate(item.lesson, args.variant)
+    if args.json:
+        print(json.dumps(render.lesson_json(lesson, params, item.path), indent=2))
+    else:
+        Console().print(render.lesson_view(lesson))
+    return EXIT_OK
+
+
+def hint(args: argparse.Namespace) -> int:
+    item = _lesson_or_exit(args)
+    if item is None:
+        return EXIT_USAGE
+    lesson, _ = instantiate(item.lesson, args.variant)
+    total = len(lesson.hints)
+    if not 1 <= args.level <= total:
+        print(f"error: {lesson.id} has hint levels 1 to {total}", file=sys.stderr)
+        return EXIT_USAGE
+    State().use_hint(lesson.id, args.level)
+    Console().print(render.hints_view(lesson, args.level))
+    return EXIT_OK

@@ -1,0 +1,117 @@
+"""Rich renderables and JSON shapes for the headless commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.markdown import Markdown
+from rich.markup import escape
+from rich.panel import Panel
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+
+from engine.lesson import Lesson
+from engine.loader import LoadedLesson
+from tutor.state import Progress
+
+STATUS_MARK = {"done": "[green]✔ done[/]", "attempted": "[yellow]… attempted[/]", "new": "[dim]new[/]"}
+
+
+def lesson_row(item: LoadedLesson, progress: Progress | None) -> dict[str, Any]:
+    lesson = item.lesson
+    status = progress.status if progress else "new"
+    return {
+        "id": lesson.id,
+        "title": lesson.title,
+        "track": lesson.track,
+        "kind": lesson.kind,
+        "minutes": lesson.minutes,
+        "source": {"seed": lesson.source.seed, "section": lesson.source.section},
+        "status": status,
+        "variants": lesson.is_variant_drill,
+        "path": str(item.path),
+    }
+
+
+def lesson_table(rows: list[dict[str, Any]], width: int = 120) -> Table:
+    """The lesson list; the source column only where the terminal has room for it."""
+    wide = width >= 110
+    table = Table(title=f"{len(rows)} lessons", title_justify="left", expand=False)
+    table.add_column("id", style="cyan", no_wrap=True)
+    table.add_column("title", min_width=20)
+    table.add_column("kind")
+    table.add_column("min", justify="right")
+    table.add_column("status", no_wrap=True)
+    if wide:
+        table.add_column("source", style="dim", no_wrap=True, overflow="ellipsis", max_width=32)
+    for row in rows:
+        seed = row["source"]["seed"].split("_")[0]
+        cells = [row["id"], escape(row["title"]), row["kind"], str(row["minutes"]), STATUS_MARK[row["status"]]]
+        if wide:
+            cells.append(escape(f"{seed} · {row['source']['section']}"))
+        table.add_row(*cells)
+    return table
+
+
+def constraints_text(lesson: Lesson) -> list[str]:
+    c = lesson.constraints
+    lines = []
+    if c.no_loops:
+        where = "anywhere" if "*" in c.no_loops else "in " + ", ".join(f"`{n}`" for n in c.no_loops)
+        lines.append(f"No `for`, `while` or comprehensions {where}.")
+    if c.banned:
+        lines.append("Not allowed: " + ", ".join(f"`{b}`" for b in c.banned) + ".")
+    if c.required:
+        lines.append("Must use: " + ", ".join(f"`{r}`" for r in c.required) + ".")
+    return lines
+
+
+def lesson_view(lesson: Lesson) -> RenderableType:
+    meta = Text.assemble(
+        (lesson.id, "cyan"),
+        "  ·  ",
+        lesson.kind,
+        "  ·  ",
+        f"~{lesson.minutes} min",
+        *( ("  ·  ", f"{lesson.time_limit}s timed") if lesson.time_limit else ()),
+        style="dim",
+    )
+    parts: list[RenderableType] = [meta, Markdown(lesson.task)]
+    rules = constraints_text(lesson)
+    if rules:
+        parts.append(Panel(Markdown("\n".join(f"- {r}" for r in rules)), title="Constraints", border_style="yellow"))
+    parts.append(Panel(Syntax(lesson.starter.rstrip(), "python", theme="ansi_dark"), title="Starter code"))
+    checks = "\n".join(f"- {c.name}" for c in lesson.checks)
+    parts.append(Panel(Markdown(checks), title="What the checker decides", border_style="blue"))
+    return Panel(Group(*parts), title=f"[b]{escape(lesson.title)}[/]", title_align="left")
+
+
+def hints_view(lesson: Lesson, level: int) -> RenderableType:
+    parts = [
+        Panel(Markdown(text), title=f"Hint {i} of {len(lesson.hints)}", border_style="magenta")
+        for i, text in enumerate(lesson.hints[:level], start=1)
+    ]
+    return Group(*parts)
+
+
+def lesson_json(lesson: Lesson, params: dict[str, Any], path: Path) -> dict[str, Any]:
+    return {
+        "id": lesson.id,
+        "title": lesson.title,
+        "track": lesson.track,
+        "kind": lesson.kind,
+        "minutes": lesson.minutes,
+        "time_limit": lesson.time_limit,
+        "source": lesson.source.model_dump(),
+        "skills": lesson.skills,
+        "params": params,
+        "task": lesson.task,
+        "starter": lesson.starter,
+        "constraints": constraints_text(lesson),
+        "checks": [c.name for c in lesson.checks],
+        "hint_levels": len(lesson.hints),
+        "path": str(path),
+    }

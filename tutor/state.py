@@ -1,0 +1,233 @@
+"""The learner's state: attempts, passes, hints used and saved code, in SQLite.
+
+Every write is one transaction.  Saved code is never overwritten without a
+copy: each replaced text is kept in `code_versions`.  A database that cannot
+be read is moved aside (never deleted) and a fresh one started, with a
+message saying where the old one went.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Literal
+
+from engine import paths
+
+Status = Literal["new", "attempted", "done"]
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS progress (
+    lesson_id TEXT PRIMARY KEY,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    passes INTEGER NOT NULL DEFAULT 0,
+    hints_used INTEGER NOT NULL DEFAULT 0,
+    best_ms INTEGER,
+    first_passed_at REAL,
+    last_at REAL
+);
+CREATE TABLE IF NOT EXISTS attempts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    lesson_id TEXT NOT NULL,
+    at REAL NOT NULL,
+    passed INTEGER NOT NULL,
+    checks_passed INTEGER NOT NULL,
+    checks_total INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    mode TEXT NOT NULL DEFAULT 'practice'
+);
+CREATE INDEX IF NOT EXISTS attempts_lesson ON attempts (lesson_id, at);
+CREATE TABLE IF NOT EXISTS code (
+    lesson_id TEXT PRIMARY KEY,
+    text TEXT NOT NULL,
+    saved_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS code_versions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    lesson_id TEXT NOT NULL,
+    text TEXT NOT NULL,
+    saved_at REAL NOT NULL,
+    reason TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class Progress:
+    lesson_id: str
+    attempts: int = 0
+    passes: int = 0
+    hints_used: int = 0
+    best_ms: int | None = None
+
+    @property
+    def status(self) -> Status:
+        if self.passes:
+            return "done"
+        return "attempted" if self.attempts else "new"
+
+
+@dataclass(frozen=True)
+class CodeVersion:
+    id: int
+    text: str
+    saved_at: float
+    reason: str
+
+
+class State:
+    """One open learner database.  Cheap to open; safe across processes."""
+
+    def __init__(self, path: Path | None = None):
+        self.path = path or paths.state_db()
+        self.warning: str | None = None
+        self._db = self._open()
+
+    # --- opening -----------------------------------------------------------
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            return self._connect()
+        except sqlite3.DatabaseError as exc:
+            aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+            self.path.rename(aside)
+            self.warning = (
+                f"Your progress database could not be read ({exc}). It was moved to {aside} "
+                "and a new one started; nothing was deleted."
+            )
+            return self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=5, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            ok = db.execute("PRAGMA quick_check").fetchone()[0]
+            if ok != "ok":
+                raise sqlite3.DatabaseError(f"integrity check failed: {ok}")
+            db.executescript(_SCHEMA)
+            db.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
+            )
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # --- progress ------------------------------------------------------------
+
+    def progress(self, lesson_id: str) -> Progress:
+        row = self._db.execute(
+            "SELECT lesson_id, attempts, passes, hints_used, best_ms FROM progress WHERE lesson_id=?",
+            (lesson_id,),
+        ).fetchone()
+        return Progress(*row) if row else Progress(lesson_id)
+
+    def all_progress(self) -> dict[str, Progress]:
+        rows = self._db.execute("SELECT lesson_id, attempts, passes, hints_used, best_ms FROM progress")
+        return {row[0]: Progress(*row) for row in rows}
+
+    def record_attempt(
+        self,
+        lesson_id: str,
+        *,
+        passed: bool,
+        checks_passed: int,
+        checks_total: int,
+        duration_ms: int,
+        mode: str = "practice",
+    ) -> None:
+        now = time.time()
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO attempts (lesson_id, at, passed, checks_passed, checks_total, duration_ms, mode)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (lesson_id, now, int(passed), checks_passed, checks_total, duration_ms, mode),
+            )
+            db.execute(
+                "INSERT INTO progress (lesson_id, attempts, passes, best_ms, first_passed_at, last_at)"
+                " VALUES (?, 1, ?, ?, ?, ?)"
+                " ON CONFLICT (lesson_id) DO UPDATE SET attempts = attempts + 1,"
+                " passes = passes + excluded.passes,"
+                " best_ms = CASE WHEN excluded.best_ms IS NULL THEN best_ms"
+                "   WHEN best_ms IS NULL OR excluded.best_ms < best_ms THEN excluded.best_ms ELSE best_ms END,"
+                " first_passed_at = COALESCE(first_passed_at, excluded.first_passed_at),"
+                " last_at = excluded.last_at",
+                (lesson_id, int(passed), duration_ms if passed else None, now if passed else None, now),
+            )
+            db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('last_lesson', ?)", (lesson_id,)
+            )
+
+    def use_hint(self, lesson_id: str, level: int) -> None:
+        """Remember the deepest hint level the learner has seen."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO progress (lesson_id, hints_used, last_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (lesson_id) DO UPDATE SET hints_used = MAX(hints_used, excluded.hints_used)",
+                (lesson_id, level, time.time()),
+            )
+
+    def last_lesson(self) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key='last_lesson'").fetchone()
+        return row[0] if row else None
+
+    def set_last_lesson(self, lesson_id: str) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_lesson', ?)", (lesson_id,))
+
+    # --- code ------------------------------------------------------------------
+
+    def code(self, lesson_id: str) -> str | None:
+        row = self._db.execute("SELECT text FROM code WHERE lesson_id=?", (lesson_id,)).fetchone()
+        return row[0] if row else None
+
+    def save_code(self, lesson_id: str, text: str, reason: str = "autosave") -> None:
+        """Save the learner's code; the text it replaces becomes a version first."""
+        now = time.time()
+        with self._tx() as db:
+            row = db.execute("SELECT text, saved_at FROM code WHERE lesson_id=?", (lesson_id,)).fetchone()
+            if row and row[0] == text:
+                return
+            if row and reason != "autosave":
+                db.execute(
+                    "INSERT INTO code_versions (lesson_id, text, saved_at, reason) VALUES (?, ?, ?, ?)",
+                    (lesson_id, row[0], row[1], f"before {reason}"),
+                )
+            db.execute(
+                "INSERT OR REPLACE INTO code (lesson_id, text, saved_at) VALUES (?, ?, ?)",
+                (lesson_id, text, now),
+            )
+
+    def keep_version(self, lesson_id: str, text: str, reason: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO code_versions (lesson_id, text, saved_at, reason) VALUES (?, ?, ?, ?)",
+                (lesson_id, text, time.time(), reason),
+            )
+
+    def versions(self, lesson_id: str) -> list[CodeVersion]:
+        rows = self._db.execute(
+            "SELECT id, text, saved_at, reason FROM code_versions WHERE lesson_id=? ORDER BY id DESC",
+            (lesson_id,),
+        )
+        return [CodeVersion(*row) for row in rows]
