@@ -74,6 +74,23 @@ def build_parser() -> argparse.ArgumentParser:
     s = lsub.add_parser("schema", help="print the lesson JSON Schema")
     s.set_defaults(run="tutor.commands.authoring:schema")
 
+    p = sub.add_parser("check", help="check a file against a lesson (exit 0 pass, 1 fail, 2 error)")
+    p.add_argument("id", help="lesson id, or a path to a lesson YAML file")
+    p.add_argument("file", help="your Python file")
+    p.add_argument("--variant", type=int, default=0)
+    _json_arg(p)
+    _lessons_arg(p)
+    p.set_defaults(run="tutor.commands.check:check")
+
+    p = sub.add_parser("dev", help="lesson author checks")
+    dsub = p.add_subparsers(dest="dev_command", metavar="ACTION", required=True)
+    d = dsub.add_parser("check", help="starter fails, reference passes, every decoy fails naming its mistake")
+    d.add_argument("ids", nargs="*", help="lesson ids (default: all)")
+    d.add_argument("--variants", type=int, default=3, help="variants to try for parameterised drills")
+    _json_arg(d)
+    _lessons_arg(d)
+    d.set_defaults(run="tutor.commands.dev:check_lessons")
+
     p = sub.add_parser("doctor", help="check Python, torch, devices, highlighting and data")
     _json_arg(p)
     p.set_defaults(run="tutor.commands.doctor:doctor")

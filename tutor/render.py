@@ -115,3 +115,40 @@ def lesson_json(lesson: Lesson, params: dict[str, Any], path: Path) -> dict[str,
         "hint_levels": len(lesson.hints),
         "path": str(path),
     }
+
+
+# --- verdicts --------------------------------------------------------------------------------------
+
+
+def verdict_view(verdict: Any) -> RenderableType:
+    """Each check with a mark, the first failure first and expanded, expected beside actual."""
+    passed, total = verdict.score
+    parts: list[RenderableType] = []
+    head_style = "bold green" if verdict.passed else "bold red"
+    head = "PASSED" if verdict.passed else "NOT PASSED"
+    parts.append(Text.assemble((f"{head} ", head_style), f"{passed}/{total} checks · {verdict.duration_ms:.0f} ms"))
+    if verdict.problem:
+        parts.append(Text(f"⚠ {verdict.problem}", style="yellow"))
+    first = verdict.first_failure
+    ordered = ([first] if first else []) + [c for c in verdict.checks if c is not first]
+    for check in ordered:
+        mark = Text("✔ ", style="green") if check.passed else Text("✘ ", style="red")
+        parts.append(Text.assemble(mark, check.name))
+        if check is first:
+            parts.append(failure_detail(check))
+    if verdict.traceback and (not first or verdict.traceback != first.traceback):
+        parts.append(Panel(Text(verdict.traceback), title="traceback (your lines)", border_style="red"))
+    return Group(*parts)
+
+
+def failure_detail(check: Any) -> RenderableType:
+    rows: list[RenderableType] = [Text(check.message, style="red")]
+    if check.expected is not None or check.actual is not None:
+        table = Table(show_header=True, box=None, pad_edge=False, expand=False)
+        table.add_column("expected", style="green", overflow="fold")
+        table.add_column("actual", style="red", overflow="fold")
+        table.add_row(check.expected or "", check.actual or "")
+        rows.append(table)
+    if check.traceback:
+        rows.append(Text(check.traceback, style="dim"))
+    return Panel(Group(*rows), border_style="red", padding=(0, 1))

@@ -1,0 +1,54 @@
+"""Lesson self-tests: the starter fails, the reference passes, every decoy fails naming its mistake."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from engine.checker import Checker, LessonBroken, decoy_code
+from engine.lesson import Lesson
+from engine.variants import instantiate
+
+
+@dataclass
+class LessonReport:
+    lesson_id: str
+    variant: int
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def variants_to_try(lesson: Lesson, count: int = 3) -> list[int]:
+    return list(range(count)) if lesson.params else [0]
+
+
+def dev_check(checker: Checker, lesson: Lesson, variant: int = 0) -> LessonReport:
+    report = LessonReport(lesson.id, variant)
+    rendered, _ = instantiate(lesson, variant)
+    try:
+        checker.reference(lesson, variant)
+    except LessonBroken as exc:
+        report.problems.append(str(exc))
+        return report
+    solution = checker.check(lesson, rendered.solution, variant=variant, name_mistakes=False)
+    if not solution.passed:
+        first = solution.first_failure
+        report.problems.append(f"reference fails: {first.name if first else ''}: {first.message if first else solution.problem}")
+    starter = checker.check(lesson, rendered.starter, variant=variant, name_mistakes=False)
+    if starter.passed:
+        report.problems.append("the starter code passes")
+    for decoy in rendered.decoys:
+        verdict = checker.check(lesson, decoy_code(rendered, decoy), variant=variant)
+        if verdict.passed:
+            report.problems.append(f"decoy passes: {decoy.mistake}")
+            continue
+        named = {c.mistake for c in verdict.checks if c.mistake}
+        if decoy.mistake not in named:
+            shown = f"named {sorted(named)}" if named else "named no mistake"
+            first = verdict.first_failure
+            report.problems.append(
+                f"decoy {decoy.mistake!r} fails but its verdict {shown} ({first.message if first else verdict.problem})"
+            )
+    return report

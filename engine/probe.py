@@ -1,0 +1,283 @@
+"""The probe: runs inside the sandboxed child, executes the learner's code, then
+evaluates each check's expression on seeded inputs and sends back data only.
+
+It decides nothing.  Every value goes to the trusted parent over the event
+channel (fd 3) as JSON lines; the parent compares.  Everything the probe
+relies on is bound before the learner's code runs, so later monkeypatching
+cannot change how values are produced or sent.
+"""
+
+from __future__ import annotations
+
+import builtins
+import io
+import json
+import os
+import random
+import sys
+import traceback
+import types
+from contextlib import redirect_stdout
+from typing import Any, Callable
+
+from engine import sandbox, wire
+
+EVENT_FD = 3
+LEARNER_MODULE = "solution"
+
+_write = os.write
+_dumps = json.dumps
+
+
+class Channel:
+    """JSON lines to the parent on a private copy of fd 3."""
+
+    def __init__(self, fd: int, token: str):
+        self.fd = fd
+        self.token = token
+
+    def send(self, kind: str, **payload: Any) -> None:
+        line = _dumps({"type": kind, **payload}, allow_nan=False, separators=(",", ":")) + "\n"
+        data = line.encode()
+        while data:
+            n = _write(self.fd, data)
+            data = data[n:]
+
+    def secure(self, kind: str, **payload: Any) -> None:
+        self.send(kind, token=self.token, **payload)
+
+
+# --- the learner-facing API: `import tutor; tutor.log(step=..., loss=...)` -------------------
+
+
+def _learner_api(channel: Channel, logged: list[dict[str, Any]]) -> types.ModuleType:
+    api = types.ModuleType("tutor", "What learner code may call while tutor runs it.")
+
+    def log(step: int | None = None, **metrics: float) -> None:
+        """Send metrics to the live chart: tutor.log(step=3, loss=0.25, acc=0.9)."""
+        values = {k: float(v) for k, v in metrics.items()}
+        entry = {"step": step if step is None else int(step), **values}
+        logged.append(entry)
+        channel.send("metric", step=entry["step"], values=values)
+
+    def progress(done: int, total: int, label: str = "") -> None:
+        channel.send("progress", done=int(done), total=int(total), label=str(label)[:80])
+
+    api.log = log  # type: ignore[attr-defined]
+    api.progress = progress  # type: ignore[attr-defined]
+    return api
+
+
+# --- helpers available to check expressions -----------------------------------------------
+
+
+def helpers(seed: int, logged: list[dict[str, Any]]) -> dict[str, Any]:
+    import numpy as np
+    import torch
+    import torch.distributions as dist
+    import torch.nn.functional as F
+    from torch import nn
+
+    gen = torch.Generator().manual_seed(seed)
+
+    def randn(*shape: int, dtype: Any = torch.float32, requires_grad: bool = False) -> Any:
+        return torch.randn(*shape, generator=gen, dtype=dtype).requires_grad_(requires_grad)
+
+    def rand(*shape: int, dtype: Any = torch.float32) -> Any:
+        return torch.rand(*shape, generator=gen, dtype=dtype)
+
+    def randint(low: int, high: int, shape: Any) -> Any:
+        return torch.randint(low, high, tuple(shape), generator=gen)
+
+    def grad_of(fn: Callable[..., Any], *args: Any, wrt: int = 0) -> Any:
+        """The gradient of fn(*args) (summed if not scalar) with respect to args[wrt]."""
+        args_ = list(args)
+        args_[wrt] = args_[wrt].detach().clone().requires_grad_(True)
+        out = fn(*args_)
+        (out if out.dim() == 0 else out.sum()).backward()
+        return args_[wrt].grad
+
+    def numgrad(fn: Callable[[Any], Any], x: Any, eps: float = 1e-6) -> Any:
+        """Central finite differences of a scalar function, in float64."""
+        x = x.detach().to(torch.float64).clone()
+        flat = x.view(-1)
+        out = torch.zeros_like(flat)
+        for i in range(flat.numel()):
+            old = flat[i].item()
+            flat[i] = old + eps
+            hi = float(fn(x))
+            flat[i] = old - eps
+            lo = float(fn(x))
+            flat[i] = old
+            out[i] = (hi - lo) / (2 * eps)
+        return out.view_as(x)
+
+    def printed(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
+        buf = io.StringIO()
+        with redirect_stdout(buf):
+            fn(*args, **kwargs)
+        return buf.getvalue()
+
+    def metric(name: str) -> list[float]:
+        return [entry[name] for entry in logged if name in entry]
+
+    return {
+        "torch": torch, "np": np, "nn": nn, "F": F, "dist": dist, "math": __import__("math"),
+        "seed": seed, "randn": randn, "rand": rand, "randint": randint,
+        "grad_of": grad_of, "numgrad": numgrad, "printed": printed, "metric": metric,
+    }  # fmt: skip
+
+
+def seed_everything(seed: int) -> None:
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    # CPU only: children are forked and must never touch CUDA.
+    torch._C.default_generator.manual_seed(seed)
+
+
+# --- tracebacks trimmed to the learner's own lines -------------------------------------------
+
+
+def learner_traceback(exc: BaseException, filename: str) -> dict[str, Any]:
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename]
+    lines = [f'  line {f.lineno}, in {f.name}\n    {(f.line or "").strip()}' for f in frames]
+    summary = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    return {
+        "type": type(exc).__name__,
+        "message": str(exc)[:2000],
+        "errno": getattr(exc, "errno", None) if isinstance(exc, OSError) else None,
+        "traceback": "\n".join(lines + [summary])[:8000],
+        "line": frames[-1].lineno if frames else None,
+    }
+
+
+# --- the run -----------------------------------------------------------------------------------
+
+
+def confine(job: dict[str, Any], channel: Channel) -> dict[str, str]:
+    """Apply every layer we can; say which took."""
+    layers: dict[str, str] = {}
+    limits = sandbox.Limits(seconds=float(job["limits"]["seconds"]), memory_bytes=int(job["limits"]["memory_mb"]) << 20)
+    sandbox.apply_rlimits(limits)
+    layers["rlimits"] = "active"
+    sandbox.install_audit_hook(job["job_dir"], lambda kind, detail: channel.send("violation", kind=kind, detail=detail))
+    layers["audit hook"] = "active"
+    try:
+        sandbox.no_new_privs()
+    except OSError as exc:
+        layers["no_new_privs"] = f"unavailable: {exc}"
+    for name, apply in (("landlock", lambda: sandbox.install_landlock(job["job_dir"])), ("seccomp", sandbox.install_seccomp)):
+        try:
+            apply()
+            layers[name] = "active"
+        except OSError as exc:
+            layers[name] = f"unavailable: {exc.strerror or exc}"
+    return layers
+
+
+def run_job(job: dict[str, Any], channel: Channel) -> None:
+    filename = job.get("filename") or "<your code>"
+    os.chdir(job["job_dir"])
+    os.environ.update(TMPDIR=job["job_dir"], HOME=job["job_dir"])
+    sys.dont_write_bytecode = True
+    sys.argv = [filename]
+    logged: list[dict[str, Any]] = []
+    api = _learner_api(channel, logged)
+    import torch  # noqa: F401  (warm already; bound before confinement)
+
+    if job.get("confine", True):
+        channel.send("sandbox", layers=confine(job, channel))
+    sys.modules["tutor"] = api
+
+    seed_everything(int(job.get("module_seed", 0)))
+    namespace: dict[str, Any] = {"__name__": LEARNER_MODULE, "__file__": filename, "__builtins__": builtins}
+    module = types.ModuleType(LEARNER_MODULE)
+    module.__dict__.update(namespace)
+    sys.modules[LEARNER_MODULE] = module
+    try:
+        code = compile(job["code"], filename, "exec")
+        exec(code, module.__dict__)
+    except BaseException as exc:  # SystemExit included: exiting early is not passing
+        channel.secure("module_error", error=learner_traceback(exc, filename))
+        _finish(channel)
+        return
+    channel.secure("loaded")
+    params = job.get("params", {})
+    for index, check in enumerate(job.get("checks", [])):
+        for case_index, case in enumerate(check["cases"]):
+            logged.clear()
+            _run_case(channel, module.__dict__, params, index, case_index, check, case, logged, filename)
+    _finish(channel)
+
+
+def _finish(channel: Channel) -> None:
+    """Flush the learner's output first: after `done` the parent stops listening."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            pass
+    channel.secure("done")
+
+
+def _run_case(
+    channel: Channel,
+    learner: dict[str, Any],
+    params: dict[str, Any],
+    index: int,
+    case_index: int,
+    check: dict[str, Any],
+    case: dict[str, Any],
+    logged: list[dict[str, Any]],
+    filename: str,
+) -> None:
+    seed = int(case["seed"])
+    where = {"check": index, "case": case_index}
+    try:
+        seed_everything(seed)
+        ns = {**learner, **helpers(seed, logged), **params, **case["params"]}
+        for name, expr in check.get("inputs", []):
+            ns[name] = eval(expr, ns)
+        out = io.StringIO()
+        capture = check.get("stdout", False)
+        if capture:
+            with redirect_stdout(out):
+                value = eval(check["expr"], ns)
+        else:
+            value = eval(check["expr"], ns)
+        payload: dict[str, Any] = {"value": wire.encode(value)}
+        if check.get("same_as"):
+            payload["other"] = wire.encode(eval(check["same_as"], ns))
+        if capture:
+            payload["stdout"] = out.getvalue()[:100_000]
+    except BaseException as exc:
+        channel.secure("result", **where, error=learner_traceback(exc, filename))
+        return
+    channel.secure("result", **where, **payload)
+
+
+def serve(job_fd: int, event_fd: int = EVENT_FD) -> None:
+    """Entry point of a pre-forked child: read one job, run it, exit."""
+    with os.fdopen(job_fd, "rb") as f:
+        raw = f.read()
+    job = json.loads(raw)
+    # A private copy of the channel, so closing or replacing fd 3 changes nothing for us.
+    fd = os.dup(event_fd)
+    channel = Channel(fd, job["token"])
+    try:
+        run_job(job, channel)
+    except BaseException as exc:  # the probe itself failed: report, never pass
+        try:
+            channel.send("probe_error", error=f"{type(exc).__name__}: {exc}")
+        except BaseException:
+            pass
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except BaseException:
+            pass
+        os._exit(0)

@@ -1,0 +1,345 @@
+"""The client side of the runner: start jobs in sandboxed children and read their events.
+
+A `Runner` owns one warm zygote (see engine.zygote), started in the
+background on first use and restarted if it dies.  `Runner(warm=False)`
+spawns a fresh interpreter per job instead: the cold path.
+
+`Run.events()` yields one stream of plain dicts for the app and the CLI:
+  output   {stream, text}            the child's stdout/stderr, capped
+  metric   {step, values}            from tutor.log(...)
+  progress {done, total, label}
+  sandbox  {layers}                  which confinement layers took
+  violation{kind, detail}            a forbidden action, in words
+  result / loaded / module_error / done   the probe's data (checked by token)
+  end      {exit, signal, limit, duration_ms, ...}   always last
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+OUTPUT_CAP = 1 << 20
+EVENT_LINE_CAP = 64 << 20
+EVENT_TOTAL_CAP = 256 << 20
+GRACE_S = 1.0
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class RunnerError(RuntimeError):
+    pass
+
+
+@dataclass
+class Job:
+    code: str
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+    filename: str = "<your code>"
+    module_seed: int = 0
+    seconds: float = 10.0
+    memory_mb: int = 2048
+    confine: bool = True
+
+    def payload(self, token: str, job_dir: str) -> bytes:
+        return json.dumps(
+            {
+                "code": self.code,
+                "checks": self.checks,
+                "params": self.params,
+                "filename": self.filename,
+                "module_seed": self.module_seed,
+                "limits": {"seconds": self.seconds, "memory_mb": self.memory_mb},
+                "confine": self.confine,
+                "token": token,
+                "job_dir": job_dir,
+            }
+        ).encode()
+
+
+class Zygote:
+    """A handle on one zygote process."""
+
+    def __init__(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "engine.zygote", str(theirs.fileno())],
+            pass_fds=[theirs.fileno()],
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=ROOT,
+            start_new_session=True,
+        )
+        theirs.close()
+        self.sock = ours
+        self.lock = threading.Lock()
+        self._ready = False
+
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        if self._ready:
+            return
+        self.sock.settimeout(timeout)
+        try:
+            line = self._recv_line()
+        except (OSError, socket.timeout) as exc:
+            raise RunnerError(f"the runner did not start: {exc}") from exc
+        finally:
+            self.sock.settimeout(None)
+        if not line:
+            raise RunnerError("the runner exited while starting")
+        self._ready = True
+
+    def _recv_line(self) -> bytes:
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                return data
+            data += chunk
+        return data
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def take_child(self) -> tuple[dict[str, Any], list[int]]:
+        with self.lock:
+            self.wait_ready()
+            self.sock.sendall(b'{"op": "run"}\n')
+            msg, fds, _flags, _addr = socket.recv_fds(self.sock, 4096, 5)
+        if not msg or len(fds) != 5:
+            for fd in fds:
+                os.close(fd)
+            raise RunnerError("the runner stopped unexpectedly")
+        return json.loads(msg), fds
+
+    def stop(self) -> None:
+        try:
+            self.sock.sendall(b'{"op": "stop"}\n')
+        except OSError:
+            pass
+        self.sock.close()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
+class Runner:
+    """Runs jobs; warm by default.  Thread-safe; several runs may be in flight."""
+
+    def __init__(self, warm: bool = True):
+        self.warm = warm
+        self._zygote: Zygote | None = None
+        self._lock = threading.Lock()
+
+    def start_background(self) -> None:
+        """Start the zygote now (it imports torch in its own process); returns at once."""
+        if self.warm:
+            self._ensure()
+
+    def _ensure(self) -> Zygote:
+        with self._lock:
+            if self._zygote is None or not self._zygote.alive():
+                if self._zygote is not None:
+                    self._zygote.stop()
+                self._zygote = Zygote()
+            return self._zygote
+
+    def start(self, job: Job) -> "Run":
+        if self.warm:
+            zygote = self._ensure()
+            try:
+                info, fds = zygote.take_child()
+            except (RunnerError, OSError):
+                with self._lock:  # it died between jobs: start afresh once
+                    self._zygote = None
+                zygote = self._ensure()
+                info, fds = zygote.take_child()
+            return Run(job, info, fds)
+        zygote = Zygote()
+        info, fds = zygote.take_child()
+        return Run(job, info, fds, on_finish=zygote.stop)
+
+    def run(self, job: Job) -> list[dict[str, Any]]:
+        run = self.start(job)
+        return list(run.events())
+
+    def close(self) -> None:
+        with self._lock:
+            if self._zygote is not None:
+                self._zygote.stop()
+                self._zygote = None
+
+    def __enter__(self) -> "Runner":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Run:
+    """One job in one child.  Iterate `events()` once; `cancel()` from any thread."""
+
+    def __init__(self, job: Job, info: dict[str, Any], fds: list[int], on_finish: Any = None):
+        self.job = job
+        self.pid: int = info["pid"]
+        self.job_dir: str = info["job_dir"]
+        self.token = secrets.token_hex(16)
+        job_w, self.out_r, self.err_r, self.ev_r, self.status_r = fds
+        self.started = time.monotonic()
+        self.deadline = self.started + job.seconds
+        self.cancelled = False
+        self.limit: str | None = None
+        self._on_finish = on_finish
+        try:
+            os.write(job_w, job.payload(self.token, self.job_dir))
+        except OSError:
+            pass  # the child died before reading: its status says why
+        finally:
+            os.close(job_w)
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        self._kill()
+
+    def _kill(self) -> None:
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def events(self) -> Iterator[dict[str, Any]]:
+        sel = selectors.DefaultSelector()
+        names = {self.out_r: "stdout", self.err_r: "stderr", self.ev_r: "events", self.status_r: "status"}
+        for fd in names:
+            os.set_blocking(fd, False)
+            sel.register(fd, selectors.EVENT_READ)
+        kept = {"stdout": 0, "stderr": 0}
+        truncated = {"stdout": False, "stderr": False}
+        ev_buf = b""
+        ev_total = 0
+        status: dict[str, Any] | None = None
+        status_buf = b""
+        protocol_error: str | None = None
+        finished = False
+        try:
+            while sel.get_map() and not finished:
+                now = time.monotonic()
+                if now >= self.deadline and self.limit is None and not self.cancelled:
+                    self.limit = "time"
+                    self._kill()
+                    self.deadline = now + GRACE_S
+                elif now >= self.deadline:
+                    break  # killed and still silent: give up on the pipes
+                for key, _ in sel.select(timeout=max(0.0, self.deadline - now)):
+                    fd = key.fd
+                    try:
+                        chunk = os.read(fd, 1 << 16)
+                    except BlockingIOError:
+                        continue
+                    if not chunk:
+                        sel.unregister(fd)
+                        continue
+                    name = names[fd]
+                    if name in kept:
+                        room = OUTPUT_CAP - kept[name]
+                        if room > 0:
+                            text = chunk[:room].decode("utf-8", errors="replace")
+                            kept[name] += min(room, len(chunk))
+                            yield {"type": "output", "stream": name, "text": text}
+                        if len(chunk) > room:
+                            truncated[name] = True
+                    elif name == "status":
+                        status_buf += chunk
+                    else:
+                        ev_total += len(chunk)
+                        ev_buf += chunk
+                        if ev_total > EVENT_TOTAL_CAP or (b"\n" not in ev_buf and len(ev_buf) > EVENT_LINE_CAP):
+                            protocol_error = "the run sent more event data than allowed"
+                            self._kill()
+                            sel.unregister(fd)
+                            continue
+                        *lines, ev_buf = ev_buf.split(b"\n")
+                        for line in lines:
+                            event = _parse_event(line)
+                            if event is None:
+                                protocol_error = "unreadable data on the event channel"
+                                continue
+                            if event["type"] == "done" and event.get("token") == self.token:
+                                finished = True
+                            yield event
+            if finished:
+                # The probe flushed its output before `done`: what is in the pipes is all there is.
+                for fd in (self.out_r, self.err_r):
+                    name = names[fd]
+                    for text in _drain(fd, OUTPUT_CAP - kept[name]):
+                        yield {"type": "output", "stream": name, "text": text}
+        finally:
+            duration_ms = round((time.monotonic() - self.started) * 1000, 2)
+            sel.close()
+            for fd in names:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            if self._on_finish:
+                self._on_finish()
+        if status_buf.strip():
+            try:
+                status = json.loads(status_buf.splitlines()[0])
+            except ValueError:
+                status = None
+        yield {
+            "type": "end",
+            "exit": status.get("exit") if status else None,
+            "signal": status.get("signal") if status else None,
+            "cpu_s": status.get("cpu_s") if status else None,
+            "maxrss_kb": status.get("maxrss_kb") if status else None,
+            "limit": self.limit,
+            "cancelled": self.cancelled,
+            "finished": finished,
+            "runner_lost": status is None and not finished and not self.cancelled and self.limit is None,
+            "truncated": truncated,
+            "protocol_error": protocol_error,
+            "duration_ms": duration_ms,
+        }
+
+
+def _drain(fd: int, room: int) -> Iterator[str]:
+    while True:
+        try:
+            chunk = os.read(fd, 1 << 16)
+        except (BlockingIOError, OSError):
+            return
+        if not chunk:
+            return
+        if room > 0:
+            yield chunk[:room].decode("utf-8", errors="replace")
+            room -= len(chunk)
+
+
+def _parse_event(line: bytes) -> dict[str, Any] | None:
+    if not line.strip():
+        return {"type": "noise"}
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+        return None
+    return event

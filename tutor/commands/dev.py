@@ -1,0 +1,44 @@
+"""`tutor dev check [ID...]`: every lesson's starter fails, reference passes, decoys fail by name."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from rich.console import Console
+
+from engine.checker import Checker
+from engine.devcheck import dev_check, variants_to_try
+from engine.runner import Runner
+from tutor.catalog import LessonNotFound, catalog_for, find
+from tutor.cli import EXIT_FAIL, EXIT_OK, EXIT_USAGE
+
+
+def check_lessons(args: argparse.Namespace) -> int:
+    catalog = catalog_for(args)
+    try:
+        items = [find(catalog, i) for i in args.ids] if args.ids else catalog.lessons
+    except LessonNotFound as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    console = Console(stderr=args.json)
+    reports = []
+    start = time.monotonic()
+    with Runner() as runner:
+        checker = Checker(runner)
+        for item in items:
+            for variant in variants_to_try(item.lesson, args.variants):
+                report = dev_check(checker, item.lesson, variant)
+                reports.append(report)
+                mark = "[green]✔[/]" if report.ok else "[red]✘[/]"
+                label = f"{report.lesson_id}" + (f" (variant {variant})" if item.lesson.params else "")
+                console.print(f"{mark} {label}")
+                for problem in report.problems:
+                    console.print(f"    [red]{problem}[/]", highlight=False)
+    bad = [r for r in reports if not r.ok]
+    if args.json:
+        print(json.dumps([{"id": r.lesson_id, "variant": r.variant, "ok": r.ok, "problems": r.problems} for r in reports], indent=2))
+    console.print(f"{len(reports) - len(bad)} passed, {len(bad)} failed ({time.monotonic() - start:.1f} s)")
+    return EXIT_FAIL if bad else EXIT_OK
