@@ -12,6 +12,7 @@ that match the reference's, arriving once each, with the run's token.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import random
@@ -110,10 +111,17 @@ class Outcome:
             return "your code crashed the interpreter (segmentation fault)"
         if sig == signals.SIGXFSZ:
             return "your code wrote a file larger than 64 MiB"
+        if sig == signals.SIGSYS:
+            return "your code made a system call the sandbox forbids (a new process, a socket or a signal to another process)"
         if sig:
             return f"your code was killed by {signals.Signals(sig).name}"
-        if self.module_error and _is_memory_error(self.module_error):
+        err = self.module_error or {}
+        if err and _is_memory_error(err):
             return f"your code used more than {_mib(job.memory_mb)} of memory"
+        if err.get("errno") == errno.EFBIG:
+            return "your code wrote a file larger than 64 MiB"
+        if err.get("errno") == errno.EMFILE:
+            return "your code opened too many files at once"
         if end.get("protocol_error"):
             return f"the check could not be trusted: {end['protocol_error']}"
         if self.tampered:

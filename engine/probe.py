@@ -36,15 +36,15 @@ class Channel:
         self.fd = fd
         self.token = token
 
-    def send(self, kind: str, **payload: Any) -> None:
-        line = _dumps({"type": kind, **payload}, allow_nan=False, separators=(",", ":")) + "\n"
+    def send(self, event_type: str, /, **payload: Any) -> None:
+        line = _dumps({"type": event_type, **payload}, allow_nan=False, separators=(",", ":")) + "\n"
         data = line.encode()
         while data:
             n = _write(self.fd, data)
             data = data[n:]
 
-    def secure(self, kind: str, **payload: Any) -> None:
-        self.send(kind, token=self.token, **payload)
+    def secure(self, event_type: str, /, **payload: Any) -> None:
+        self.send(event_type, token=self.token, **payload)
 
 
 # --- the learner-facing API: `import tutor; tutor.log(step=..., loss=...)` -------------------
@@ -71,23 +71,37 @@ def _learner_api(channel: Channel, logged: list[dict[str, Any]]) -> types.Module
 # --- helpers available to check expressions -----------------------------------------------
 
 
-def helpers(seed: int, logged: list[dict[str, Any]]) -> dict[str, Any]:
-    import numpy as np
-    import torch
-    import torch.distributions as dist
-    import torch.nn.functional as F
-    from torch import nn
+class Modules:
+    """What check expressions see, imported before the learner's code can patch imports."""
 
-    gen = torch.Generator().manual_seed(seed)
+    def __init__(self) -> None:
+        import math
 
-    def randn(*shape: int, dtype: Any = torch.float32, requires_grad: bool = False) -> Any:
-        return torch.randn(*shape, generator=gen, dtype=dtype).requires_grad_(requires_grad)
+        import numpy as np
+        import torch
+        import torch.distributions as dist
+        import torch.nn.functional as F
+        from torch import nn
 
-    def rand(*shape: int, dtype: Any = torch.float32) -> Any:
-        return torch.rand(*shape, generator=gen, dtype=dtype)
+        self.torch, self.np, self.nn, self.F, self.dist, self.math = torch, np, nn, F, dist, math
+        self.randn, self.rand, self.randint = torch.randn, torch.rand, torch.randint
+        self.Generator = torch.Generator
+        wire.bind_torch(torch)
+
+
+def helpers(mods: Modules, seed: int, logged: list[dict[str, Any]]) -> dict[str, Any]:
+    torch = mods.torch
+    gen = mods.Generator().manual_seed(seed)
+    f32 = torch.float32
+
+    def randn(*shape: int, dtype: Any = f32, requires_grad: bool = False) -> Any:
+        return mods.randn(*shape, generator=gen, dtype=dtype).requires_grad_(requires_grad)
+
+    def rand(*shape: int, dtype: Any = f32) -> Any:
+        return mods.rand(*shape, generator=gen, dtype=dtype)
 
     def randint(low: int, high: int, shape: Any) -> Any:
-        return torch.randint(low, high, tuple(shape), generator=gen)
+        return mods.randint(low, high, tuple(shape), generator=gen)
 
     def grad_of(fn: Callable[..., Any], *args: Any, wrt: int = 0) -> Any:
         """The gradient of fn(*args) (summed if not scalar) with respect to args[wrt]."""
@@ -122,20 +136,18 @@ def helpers(seed: int, logged: list[dict[str, Any]]) -> dict[str, Any]:
         return [entry[name] for entry in logged if name in entry]
 
     return {
-        "torch": torch, "np": np, "nn": nn, "F": F, "dist": dist, "math": __import__("math"),
+        "torch": torch, "np": mods.np, "nn": mods.nn, "F": mods.F, "dist": mods.dist, "math": mods.math,
         "seed": seed, "randn": randn, "rand": rand, "randint": randint,
         "grad_of": grad_of, "numgrad": numgrad, "printed": printed, "metric": metric,
     }  # fmt: skip
 
 
-def seed_everything(seed: int) -> None:
-    import numpy as np
-    import torch
-
+def seed_everything(seed: int, mods: "Modules | None" = None) -> None:
+    mods = mods or Modules()
     random.seed(seed)
-    np.random.seed(seed % (2**32))
+    mods.np.random.seed(seed % (2**32))
     # CPU only: children are forked and must never touch CUDA.
-    torch._C.default_generator.manual_seed(seed)
+    mods.torch._C.default_generator.manual_seed(seed)
 
 
 # --- tracebacks trimmed to the learner's own lines -------------------------------------------
@@ -186,13 +198,13 @@ def run_job(job: dict[str, Any], channel: Channel) -> None:
     sys.argv = [filename]
     logged: list[dict[str, Any]] = []
     api = _learner_api(channel, logged)
-    import torch  # noqa: F401  (warm already; bound before confinement)
+    mods = Modules()  # bound now: the learner's code may patch imports later
 
     if job.get("confine", True):
         channel.send("sandbox", layers=confine(job, channel))
     sys.modules["tutor"] = api
 
-    seed_everything(int(job.get("module_seed", 0)))
+    seed_everything(int(job.get("module_seed", 0)), mods)
     namespace: dict[str, Any] = {"__name__": LEARNER_MODULE, "__file__": filename, "__builtins__": builtins}
     module = types.ModuleType(LEARNER_MODULE)
     module.__dict__.update(namespace)
@@ -209,7 +221,7 @@ def run_job(job: dict[str, Any], channel: Channel) -> None:
     for index, check in enumerate(job.get("checks", [])):
         for case_index, case in enumerate(check["cases"]):
             logged.clear()
-            _run_case(channel, module.__dict__, params, index, case_index, check, case, logged, filename)
+            _run_case(channel, mods, module.__dict__, params, index, case_index, check, case, logged, filename)
     _finish(channel)
 
 
@@ -225,6 +237,7 @@ def _finish(channel: Channel) -> None:
 
 def _run_case(
     channel: Channel,
+    mods: Modules,
     learner: dict[str, Any],
     params: dict[str, Any],
     index: int,
@@ -237,8 +250,8 @@ def _run_case(
     seed = int(case["seed"])
     where = {"check": index, "case": case_index}
     try:
-        seed_everything(seed)
-        ns = {**learner, **helpers(seed, logged), **params, **case["params"]}
+        seed_everything(seed, mods)
+        ns = {**learner, **helpers(mods, seed, logged), **params, **case["params"]}
         for name, expr in check.get("inputs", []):
             ns[name] = eval(expr, ns)
         out = io.StringIO()

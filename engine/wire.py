@@ -83,8 +83,19 @@ def _array(arr: np.ndarray, kind: str, meta: dict[str, Any] | None = None, dtype
     }
 
 
+_torch_module: Any = None
+
+
+def bind_torch(module: Any) -> None:
+    """Use this torch from now on, so a later patch of __import__ cannot swap it."""
+    global _torch_module
+    _torch_module = module
+
+
 def _torch(value: Any, depth: int) -> Any:
-    import torch
+    torch = _torch_module
+    if torch is None:
+        import torch
 
     if isinstance(value, torch.Tensor):
         t = value.detach()

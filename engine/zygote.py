@@ -234,7 +234,7 @@ def warm_imports() -> None:
 
     # Pay every lazy first-call cost here, once, instead of in each child.
     probe.seed_everything(0)
-    probe.helpers(0, [])["randn"](2, 2)
+    probe.helpers(probe.Modules(), 0, [])["randn"](2, 2)
     wire.encode(torch.zeros(2))
 
     # Children then never walk (and copy-on-write) the thousands of objects torch created.

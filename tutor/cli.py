@@ -91,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     _lessons_arg(d)
     d.set_defaults(run="tutor.commands.dev:check_lessons")
 
+    p = sub.add_parser("bench", help="measure the engine: figures and ratios in one run")
+    p.add_argument("what", choices=["check"], help="check: verdict latency, warm runner vs a fresh interpreter")
+    p.add_argument("--warm", type=int, default=50, help="warm checks to time")
+    p.add_argument("--cold", type=int, default=10, help="fresh-interpreter checks to time")
+    p.set_defaults(run="tutor.commands.bench:bench")
+
     p = sub.add_parser("doctor", help="check Python, torch, devices, highlighting and data")
     _json_arg(p)
     p.set_defaults(run="tutor.commands.doctor:doctor")

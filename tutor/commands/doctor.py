@@ -55,8 +55,20 @@ def _datasets() -> dict[str, Any]:
     return {"dir": str(root), "present": present}
 
 
+def _sandbox() -> dict[str, str]:
+    """The confinement layers a check run gets here, found by trying each one."""
+    import shutil
+
+    from engine.sandbox import available_layers
+
+    layers = available_layers()
+    layers["bubblewrap"] = "installed, not used: the layers above already confine" if shutil.which("bwrap") else "not installed (optional)"
+    return layers
+
+
 def facts() -> dict[str, Any]:
     out: dict[str, Any] = {
+        "sandbox": _sandbox(),
         "python": platform.python_version(),
         "executable": sys.executable,
         "platform": platform.platform(),
@@ -93,6 +105,9 @@ def doctor(args: argparse.Namespace) -> int:
     table.add_row("runs on", f"[b]{dev['best']}[/]")
     hl = info["highlighting"]
     table.add_row("highlighting", f"{ok} tree-sitter {hl['tree_sitter']}, python grammar {hl['grammar']}" if hl["active"] else f"{bad} plain text ({hl['why']})")
+    for layer, state in info["sandbox"].items():
+        mark = ok if state.startswith("active") else "[yellow]–[/]"
+        table.add_row(f"sandbox: {layer}", f"{mark} {state}")
     table.add_row("data dir", info["data_dir"])
     ds = info["datasets"]
     table.add_row("datasets", ", ".join(ds["present"]) or f"none yet (in {ds['dir']})")

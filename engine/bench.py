@@ -1,0 +1,63 @@
+"""Benchmarks that print figures and ratios measured in one run (never timed unit tests)."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from engine.checker import Checker
+from engine.loader import load_catalog
+from engine.runner import Runner
+from engine.variants import instantiate
+
+DRILL = "tensors/zeros"
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def check_latency(warm_runs: int = 50, cold_runs: int = 10, out=print) -> dict[str, float]:
+    """Verdict latency of a trivial drill: warm runner vs a fresh interpreter per check."""
+    lesson = load_catalog().get(DRILL).lesson
+    rendered, _ = instantiate(lesson, 0)
+    code = rendered.solution
+    with Runner() as runner:
+        checker = Checker(runner)
+        first = checker.check(lesson, code)  # starts the runner and caches the reference
+        assert first.passed, first.to_json()
+        out(f"sandbox layers: {first.sandbox}")
+        warm = []
+        for _ in range(warm_runs):
+            start = time.perf_counter()
+            verdict = checker.check(lesson, code)
+            warm.append((time.perf_counter() - start) * 1000)
+            assert verdict.passed
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "solution.py"
+        path.write_text(code)
+        cold = []
+        for _ in range(cold_runs):
+            start = time.perf_counter()
+            proc = subprocess.run(
+                [sys.executable, "-m", "tutor.cli", "check", DRILL, str(path)], capture_output=True, text=True
+            )
+            cold.append((time.perf_counter() - start) * 1000)
+            assert proc.returncode == 0, proc.stdout + proc.stderr
+    result = {
+        "warm_p50_ms": statistics.median(warm),
+        "warm_p95_ms": _pct(warm, 0.95),
+        "cold_p50_ms": statistics.median(cold),
+    }
+    result["speedup"] = result["cold_p50_ms"] / result["warm_p50_ms"]
+    out(f"warm: {warm_runs} checks through the warm runner; cold: {cold_runs} runs of `tutor check` in a fresh interpreter")
+    out(
+        "check_latency "
+        + " ".join(f"{k}={v:.2f}" if k != "speedup" else f"{k}={v:.0f}" for k, v in result.items())
+    )
+    return result

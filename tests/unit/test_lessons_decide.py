@@ -1,0 +1,62 @@
+"""Every lesson decides: the starter fails, the reference passes, each decoy fails naming its mistake."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.checker import Checker
+from engine.devcheck import dev_check, variants_to_try
+from engine.loader import load_catalog
+from engine.runner import Runner
+
+CASES = [(item.lesson, v) for item in load_catalog().lessons for v in variants_to_try(item.lesson, 6)]
+
+
+@pytest.fixture(scope="module")
+def checker():
+    with Runner() as runner:
+        yield Checker(runner)
+
+
+@pytest.mark.parametrize(("lesson", "variant"), CASES, ids=[f"{lesson.id}@{v}" for lesson, v in CASES])
+def test_lesson_decides(checker, lesson, variant):
+    report = dev_check(checker, lesson, variant)
+    assert report.ok, "\n".join(report.problems)
+    assert lesson.decoys, "every lesson needs decoys"
+
+
+def test_dev_check_command_reports_a_lesson_whose_decoy_passes(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    pack = tmp_path / "weak"
+    pack.mkdir()
+    (pack / "weak.yaml").write_text(
+        """
+id: weak/sum
+title: A weak check
+track: weak
+kind: drill
+source: {seed: none, section: tests}
+minutes: 1
+task: Write total(x) returning the sum of x.
+starter: "def total(x):\\n    ...\\n"
+solution: "def total(x):\\n    return x.sum()\\n"
+decoys:
+  - mistake: returned the mean
+    replace: [["x.sum()", "x.mean()"]]
+hints: [a, b]
+checks:
+  - name: shape only
+    expr: total(x).shape
+    inputs: {x: randn(5)}
+"""
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "tutor.cli", "dev", "check", "weak/sum", "--lessons", str(pack)],
+        capture_output=True, text=True, cwd=ROOT, timeout=120,
+    )
+    assert out.returncode == 1
+    assert "decoy passes: returned the mean" in out.stdout

@@ -1,0 +1,15 @@
+"""`tutor bench check`: benchmarks that print their figures and ratios."""
+
+from __future__ import annotations
+
+import argparse
+
+from tutor.cli import EXIT_OK
+
+
+def bench(args: argparse.Namespace) -> int:
+    if args.what == "check":
+        from engine.bench import check_latency
+
+        check_latency(warm_runs=args.warm, cold_runs=args.cold)
+    return EXIT_OK
