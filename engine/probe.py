@@ -172,6 +172,8 @@ def learner_traceback(exc: BaseException, filename: str) -> dict[str, Any]:
 def confine(job: dict[str, Any], channel: Channel) -> dict[str, str]:
     """Apply every layer we can; say which took."""
     layers: dict[str, str] = {}
+    if os.environ.get("TUTOR_BWRAP") == "1":
+        layers["bubblewrap"] = "active"
     limits = sandbox.Limits(seconds=float(job["limits"]["seconds"]), memory_bytes=int(job["limits"]["memory_mb"]) << 20)
     sandbox.apply_rlimits(limits)
     layers["rlimits"] = "active"

@@ -69,6 +69,27 @@ class Job:
         ).encode()
 
 
+BWRAP_ENV = "TUTOR_BWRAP"
+
+
+def bwrap_prefix() -> list[str]:
+    """bubblewrap as the outermost layer, where it is installed and works here.
+
+    The whole filesystem is read-only, /tmp is private, and the network
+    namespace is empty.  The pid namespace is shared on purpose: the client
+    signals children by the pids the zygote reports.
+    """
+    if os.environ.get(BWRAP_ENV) == "0":
+        return []
+    from engine.sandbox import bwrap_usable
+
+    path = bwrap_usable()
+    if not path:
+        return []
+    return [path, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+            "--unshare-net", "--unshare-ipc", "--unshare-uts", "--die-with-parent", "--"]  # fmt: skip
+
+
 class Zygote:
     """A handle on one zygote process."""
 
@@ -76,8 +97,10 @@ class Zygote:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+        outer = bwrap_prefix()
+        env[BWRAP_ENV] = "1" if outer else "0"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "engine.zygote", str(theirs.fileno())],
+            [*outer, sys.executable, "-m", "engine.zygote", str(theirs.fileno())],
             pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL,
             env=env,
@@ -88,6 +111,7 @@ class Zygote:
         self.sock = ours
         self.lock = threading.Lock()
         self._ready = False
+        self.pid = self.proc.pid
 
     def wait_ready(self, timeout: float = 120.0) -> None:
         if self._ready:
@@ -101,6 +125,8 @@ class Zygote:
             self.sock.settimeout(None)
         if not line:
             raise RunnerError("the runner exited while starting")
+        # Under bubblewrap the process we started is bwrap; this is the zygote itself.
+        self.pid = int(json.loads(line).get("pid") or self.proc.pid)
         self._ready = True
 
     def _recv_line(self) -> bytes:

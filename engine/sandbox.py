@@ -328,6 +328,32 @@ def _writes(mode: object, flags: object) -> bool:
     return False
 
 
+# --- bubblewrap, the optional outer layer ---------------------------------------------------
+
+_BWRAP: list[str | None] = []
+
+
+def bwrap_usable() -> str | None:
+    """The bwrap binary if it is installed and can build a sandbox here (tried once)."""
+    if not _BWRAP:
+        import shutil
+        import subprocess
+
+        path = shutil.which("bwrap")
+        ok = False
+        if path:
+            try:
+                ok = subprocess.run(
+                    [path, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+                     "--unshare-net", "--die-with-parent", "--", "true"],
+                    capture_output=True, timeout=10,
+                ).returncode == 0
+            except (OSError, subprocess.SubprocessError):
+                ok = False
+        _BWRAP.append(path if ok else None)
+    return _BWRAP[0]
+
+
 # --- what is available here -------------------------------------------------------------
 
 

@@ -249,7 +249,7 @@ def main() -> None:
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # die with the client
     warm_imports()
-    control.sendall(b'{"ready": true}\n')
+    control.sendall(json.dumps({"ready": True, "pid": os.getpid()}).encode() + b"\n")
     Zygote(control).serve()
 
 

@@ -36,11 +36,20 @@ LESSON = Lesson.model_validate(
 CORRECT = "\ndef double(x):\n    return 2 * x\n"
 
 
-@pytest.fixture(scope="module")
-def runner():
+from engine.sandbox import bwrap_usable
+
+# Every attack runs with the kernel layers alone, and again inside bubblewrap where it works.
+MODES = ["kernel-layers"] + (["bubblewrap"] if bwrap_usable() else [])
+
+
+@pytest.fixture(scope="module", params=MODES)
+def runner(request):
+    mp = pytest.MonkeyPatch()
+    mp.setenv("TUTOR_BWRAP", "1" if request.param == "bubblewrap" else "0")
     with Runner() as r:
         r.start_background()
         yield r
+    mp.undo()
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +80,7 @@ def assert_nothing_left(runner: Runner) -> None:
     assert zygote is not None and zygote.alive(), "the runner itself must survive"
     deadline = time.monotonic() + 2.0
     while time.monotonic() < deadline:
-        left = descendants(zygote.proc.pid)
+        left = descendants(zygote.pid)
         if len(left) <= 1:  # the one spare child, forked ahead for the next check
             return
         time.sleep(0.05)

@@ -57,12 +57,18 @@ def _datasets() -> dict[str, Any]:
 
 def _sandbox() -> dict[str, str]:
     """The confinement layers a check run gets here, found by trying each one."""
+    import os
     import shutil
 
-    from engine.sandbox import available_layers
+    from engine.sandbox import available_layers, bwrap_usable
 
     layers = available_layers()
-    layers["bubblewrap"] = "installed, not used: the layers above already confine" if shutil.which("bwrap") else "not installed (optional)"
+    if bwrap_usable() and os.environ.get("TUTOR_BWRAP") != "0":
+        layers["bubblewrap"] = "active (outer layer: read-only filesystem, private /tmp, no network namespace)"
+    elif shutil.which("bwrap"):
+        layers["bubblewrap"] = "unavailable: installed but cannot create a sandbox here (user namespaces?)"
+    else:
+        layers["bubblewrap"] = "not installed (optional outer layer; e.g. apt install bubblewrap)"
     return layers
 
 
