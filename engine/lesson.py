@@ -199,6 +199,7 @@ class Lesson(Strict):
     source: Source
     skills: list[str] = Field(default_factory=list)
     minutes: int = Field(ge=1, le=600, description="Estimated minutes for a learner")
+    order: int = Field(default=100, description="Position within its track (lower first)")
     time_limit: int | None = Field(default=None, ge=10, description="Seconds allowed in timed mode")
     requires: Requirements = Field(default_factory=Requirements)
     limits: Limits = Field(default_factory=Limits)
@@ -236,6 +237,18 @@ class Lesson(Strict):
     @property
     def is_variant_drill(self) -> bool:
         return bool(self.params)
+
+
+class Track(Strict):
+    """A track's title and place, from a pack's _tracks.yaml."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: str
+    blurb: str = ""
+
+
+class TrackList(Strict):
+    tracks: list[Track]
 
 
 def json_schema() -> dict[str, Any]:

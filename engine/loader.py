@@ -15,7 +15,7 @@ from typing import Any, Iterable
 import yaml
 from pydantic import ValidationError
 
-from engine.lesson import Lesson
+from engine.lesson import Lesson, Track, TrackList
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -48,6 +48,7 @@ class Catalog:
 
     lessons: list[LoadedLesson] = field(default_factory=list)
     errors: list[LessonError] = field(default_factory=list)
+    track_info: dict[str, Track] = field(default_factory=dict)
 
     def by_id(self) -> dict[str, LoadedLesson]:
         return {item.lesson.id: item for item in self.lessons}
@@ -57,6 +58,20 @@ class Catalog:
 
     def tracks(self) -> list[str]:
         return list(dict.fromkeys(item.lesson.track for item in self.lessons))
+
+    def track_title(self, track: str) -> str:
+        info = self.track_info.get(track)
+        return info.title if info else track.replace("-", " ").capitalize()
+
+    def in_track(self, track: str) -> list[LoadedLesson]:
+        return [item for item in self.lessons if item.lesson.track == track]
+
+    def next_after(self, lesson_id: str) -> LoadedLesson | None:
+        ids = [item.lesson.id for item in self.lessons]
+        if lesson_id not in ids:
+            return None
+        index = ids.index(lesson_id) + 1
+        return self.lessons[index] if index < len(self.lessons) else None
 
 
 class LessonFileError(Exception):
@@ -80,7 +95,8 @@ def pack_dirs(extra: Iterable[str | os.PathLike[str]] = ()) -> list[Path]:
 def lesson_files(root: Path) -> list[Path]:
     if root.is_file():
         return [root]
-    return sorted(p for p in root.rglob("*.yaml") if not p.name.startswith("."))
+    # Files starting with "_" are pack metadata (such as _tracks.yaml), not lessons.
+    return sorted(p for p in root.rglob("*.yaml") if not p.name.startswith((".", "_")))
 
 
 def load_lesson_file(path: Path) -> Lesson:
@@ -136,7 +152,24 @@ def load_paths(roots: Iterable[Path]) -> Catalog:
                 continue
             first_seen[lesson.id] = path
             catalog.lessons.append(LoadedLesson(lesson, path, pack))
+        if root.is_dir():
+            _read_tracks(root, catalog)
+    order = {track: i for i, track in enumerate(catalog.track_info)}
+    catalog.lessons.sort(key=lambda item: (order.get(item.lesson.track, len(order)), item.lesson.order, item.lesson.id))
     return catalog
+
+
+def _read_tracks(root: Path, catalog: Catalog) -> None:
+    path = root / "_tracks.yaml"
+    if not path.is_file():
+        return
+    try:
+        listing = TrackList.model_validate(yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader))
+    except (yaml.YAMLError, ValidationError, OSError) as exc:
+        catalog.errors.append(LessonError(path, 1, "tracks", f"bad track list: {exc}".splitlines()[0]))
+        return
+    for track in listing.tracks:
+        catalog.track_info.setdefault(track.id, track)
 
 
 # --- locating errors ----------------------------------------------------------------

@@ -1,0 +1,89 @@
+"""The tutor app: a small shell that routes between screens and owns the session."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+
+from engine import paths
+from tutor.palette import LessonCommands
+from tutor.session import Session
+
+
+class TutorApp(App):
+    CSS_PATH = "tutor.tcss"
+    TITLE = "tutor"
+    COMMANDS = App.COMMANDS | {LessonCommands}
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
+        Binding("f2", "browse", "Lessons", id="browse"),
+    ]
+
+    def __init__(self, session: Session | None = None, lessons: Iterable[str] = (), *,
+                 start_lesson: str | None = None, blink: bool = True, warm: bool = True) -> None:
+        super().__init__()
+        self.session = session or Session(lessons)
+        self.start_lesson = start_lesson
+        self.blink = blink
+        self.warm = warm
+
+    def on_mount(self) -> None:
+        from tutor.screens.home import HomeScreen
+
+        self._load_keymap()
+        self.push_screen(HomeScreen())
+        if self.session.state.warning:
+            self.notify(self.session.state.warning, severity="warning", timeout=10)
+        if self.start_lesson:
+            self.open_lesson(self.start_lesson)
+        if self.warm:
+            self.warm_up()
+
+    @work(thread=True, exit_on_error=False)
+    def warm_up(self) -> None:
+        """Start the runner in the background so the first check is quick."""
+        self.session.warm_up()
+
+    def _load_keymap(self) -> None:
+        """User key remaps: binding id -> keys, in TUTOR_HOME/keymap.yaml."""
+        path = paths.home() / "keymap.yaml"
+        if not path.is_file():
+            return
+        import yaml
+
+        try:
+            keymap = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            self.set_keymap({str(k): str(v) for k, v in keymap.items()})
+        except Exception as exc:  # a bad keymap must not stop the app
+            self.notify(f"Ignoring {path}: {exc}", severity="warning")
+
+    def open_lesson(self, lesson_id: str) -> None:
+        from tutor.screens.workspace import WorkspaceScreen
+
+        if self.session.catalog.get(lesson_id) is None:
+            self.notify(f"No lesson {lesson_id!r}", severity="error")
+            return
+        # One workspace at a time: opening another lesson replaces it.
+        while isinstance(self.screen, WorkspaceScreen) or self.screen.id == "browser-screen":
+            self.pop_screen()
+        self.push_screen(WorkspaceScreen(lesson_id))
+
+    def action_browse(self, track: str | None = None) -> None:
+        from tutor.screens.browser import BrowserScreen
+
+        if isinstance(self.screen, BrowserScreen):
+            return
+        screen = BrowserScreen(track)
+        screen.id = "browser-screen"
+        self.push_screen(screen)
+
+    def on_unmount(self) -> None:
+        self.session.close()
+
+
+def run_app(lessons: Iterable[str] = (), start_lesson: str | None = None) -> int:
+    TutorApp(lessons=lessons, start_lesson=start_lesson).run()
+    return 0

@@ -1,0 +1,124 @@
+"""Home: tracks with progress, continue where you left off, the next lesson, a search."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+WELCOME = (
+    "Welcome to tutor. Pick a lesson, write code in the editor, press [b]F5[/] to check it.\n"
+    "[b]F1[/] gives a hint, [b]F2[/] lists every lesson, [b]ctrl+p[/] jumps to one by name.\n"
+    "Your code saves itself as you type; [b]ctrl+q[/] quits."
+)
+
+
+def bar(done: int, total: int, width: int = 20) -> str:
+    filled = round(width * done / total) if total else 0
+    return "█" * filled + "░" * (width - filled)
+
+
+class HomeScreen(Screen):
+    BINDINGS = [
+        Binding("f2", "app.browse", "Lessons", id="browse"),
+        Binding("slash", "search", "Search", id="search", show=False),
+    ]
+
+    @property
+    def session(self):
+        return self.app.session
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="home"):
+            yield Static(WELCOME, id="welcome")
+            with Horizontal(id="home-actions"):
+                yield Button("Continue", id="continue", variant="primary")
+                yield Button("Next lesson", id="next", variant="success")
+                yield Button("All lessons (F2)", id="browse")
+            yield Input(placeholder="Search lessons by title, id or skill…", id="search")
+            yield OptionList(id="home-list")
+            yield Static(id="seeds")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "tutor"
+        self.sub_title = "PyTorch fluency, checked"
+        self.refresh_home()
+        self.query_one("#continue" if self.session.continue_id() else "#next", Button).focus()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_home()
+
+    def refresh_home(self) -> None:
+        session = self.session
+        first_run = not session.progress()
+        self.query_one("#welcome").display = first_run
+        cont = session.continue_id()
+        button = self.query_one("#continue", Button)
+        button.display = cont is not None
+        if cont:
+            button.label = f"Continue: {session.item(cont).lesson.title}"
+        nxt = session.next_id(cont)
+        self.query_one("#next", Button).label = f"Next: {session.item(nxt).lesson.title}" if nxt else "Next lesson"
+        self._show_tracks()
+        seeds = session.seed_progress()
+        lines = [f"{seed.split('_')[0]}  {bar(d, t, 12)}  {d}/{t}" for seed, (d, t) in seeds.items()]
+        self.query_one("#seeds", Static).update(Text("By syllabus seed\n" + "\n".join(lines), style="dim"))
+
+    def _show_tracks(self) -> None:
+        options = self.query_one("#home-list", OptionList)
+        options.clear_options()
+        for track in self.session.track_progress():
+            label = Text.assemble(
+                (f"{track.title:<24}", "bold"), f" {bar(track.done, track.total)} ", (f"{track.done}/{track.total}", "cyan")
+            )
+            options.add_option(Option(label, id=f"track:{track.track}"))
+
+    @on(Input.Changed, "#search")
+    def _search(self, event: Input.Changed) -> None:
+        if not event.value.strip():
+            self._show_tracks()
+            return
+        options = self.query_one("#home-list", OptionList)
+        options.clear_options()
+        progress = self.session.progress()
+        for item in self.session.search(event.value)[:50]:
+            status = progress.get(item.lesson.id)
+            mark = "✔" if status and status.status == "done" else "·"
+            options.add_option(Option(f"{mark} {item.lesson.title}  [{item.lesson.id}]", id=f"lesson:{item.lesson.id}"))
+
+    @on(Input.Submitted, "#search")
+    def _first_result(self) -> None:
+        options = self.query_one("#home-list", OptionList)
+        if options.option_count:
+            options.focus()
+            options.highlighted = 0
+
+    @on(OptionList.OptionSelected, "#home-list")
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        kind, _, value = (event.option.id or "").partition(":")
+        if kind == "lesson":
+            self.app.open_lesson(value)
+        elif kind == "track":
+            self.app.action_browse(track=value)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        session = self.session
+        if event.button.id == "continue" and session.continue_id():
+            self.app.open_lesson(session.continue_id())
+        elif event.button.id == "next":
+            nxt = session.next_id(session.continue_id())
+            if nxt:
+                self.app.open_lesson(nxt)
+        elif event.button.id == "browse":
+            self.app.action_browse()
+
+    def action_search(self) -> None:
+        self.query_one("#search", Input).focus()

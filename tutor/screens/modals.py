@@ -1,0 +1,75 @@
+"""Small modal screens: confirm, show the reference solution, restore a version."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Label, OptionList, TextArea
+from textual.widgets.option_list import Option
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    BINDINGS = [Binding("escape", "dismiss(False)", "Cancel"), Binding("y", "dismiss(True)", "Yes", show=False)]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.question)
+            with Horizontal(classes="buttons"):
+                yield Button("Yes", variant="warning", id="yes")
+                yield Button("No", variant="primary", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    @on(Button.Pressed)
+    def _answer(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+
+class SolutionScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,f8", "dismiss", "Close")]
+
+    def __init__(self, code: str) -> None:
+        super().__init__()
+        self.code = code
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            yield Label("Reference solution (Esc closes)", classes="dialog-title")
+            yield TextArea.code_editor(self.code, language="python", read_only=True, id="solution-code")
+
+
+class VersionsScreen(ModalScreen[str | None]):
+    """Earlier versions of the learner's code; Enter restores one."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Close")]
+
+    def __init__(self, versions: list[Any]) -> None:
+        super().__init__()
+        self.versions = versions
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            yield Label("Earlier versions: Enter restores one (your current code is kept too)", classes="dialog-title")
+            yield OptionList(*[Option(self._label(v), id=str(v.id)) for v in self.versions], id="versions")
+
+    @staticmethod
+    def _label(version: Any) -> str:
+        when = dt.datetime.fromtimestamp(version.saved_at).strftime("%Y-%m-%d %H:%M:%S")
+        first = next((line for line in version.text.splitlines() if line.strip()), "")[:50]
+        return f"{when}  {version.reason:<28}  {first}"
+
+    @on(OptionList.OptionSelected)
+    def _restore(self, event: OptionList.OptionSelected) -> None:
+        chosen = next(v for v in self.versions if str(v.id) == event.option.id)
+        self.dismiss(chosen.text)

@@ -1,0 +1,181 @@
+"""The headless core the app and `tutor watch` call: lessons, saved code, hints, checks.
+
+No textual here.  Heavy imports (the checker pulls numpy) wait for the first check.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+from engine.lesson import Lesson
+from engine.loader import Catalog, LoadedLesson, load_catalog
+from engine.variants import instantiate
+from tutor.state import Progress, State
+
+if TYPE_CHECKING:
+    from engine.checker import Checker, Verdict
+    from engine.runner import Run, Runner
+
+
+@dataclass(frozen=True)
+class TrackProgress:
+    track: str
+    title: str
+    done: int
+    total: int
+
+
+class Session:
+    """One learner's session: a catalog, their state, and a warm runner for checks."""
+
+    def __init__(self, lessons: Iterable[str] = (), state: State | None = None, catalog: Catalog | None = None):
+        self.catalog = catalog or load_catalog(lessons)
+        self.state = state or State()
+        self._runner: Runner | None = None
+        self._checker: Checker | None = None
+        self._lock = threading.Lock()
+        self._active: Run | None = None
+
+    # --- lessons -------------------------------------------------------------------
+
+    def lesson(self, lesson_id: str) -> Lesson:
+        """The lesson as the learner sees it (variant 0, templates filled)."""
+        item = self.catalog.get(lesson_id)
+        if item is None:
+            raise KeyError(lesson_id)
+        return instantiate(item.lesson, 0)[0]
+
+    def item(self, lesson_id: str) -> LoadedLesson:
+        item = self.catalog.get(lesson_id)
+        if item is None:
+            raise KeyError(lesson_id)
+        return item
+
+    def progress(self) -> dict[str, Progress]:
+        return self.state.all_progress()
+
+    def track_progress(self) -> list[TrackProgress]:
+        progress = self.progress()
+        out = []
+        for track in self.catalog.tracks():
+            items = self.catalog.in_track(track)
+            done = sum(1 for i in items if progress.get(i.lesson.id, Progress(i.lesson.id)).status == "done")
+            out.append(TrackProgress(track, self.catalog.track_title(track), done, len(items)))
+        return out
+
+    def seed_progress(self) -> dict[str, tuple[int, int]]:
+        """Done and total per syllabus seed."""
+        progress = self.progress()
+        out: dict[str, tuple[int, int]] = {}
+        for item in self.catalog.lessons:
+            seed = item.lesson.source.seed
+            done, total = out.get(seed, (0, 0))
+            status = progress.get(item.lesson.id, Progress(item.lesson.id)).status
+            out[seed] = (done + (status == "done"), total + 1)
+        return out
+
+    def continue_id(self) -> str | None:
+        last = self.state.last_lesson()
+        return last if last and self.catalog.get(last) else None
+
+    def next_id(self, after: str | None = None) -> str | None:
+        """The next lesson not yet done, after `after` (or from the start)."""
+        progress = self.progress()
+        ids = [i.lesson.id for i in self.catalog.lessons]
+        start = ids.index(after) + 1 if after in ids else 0
+        for lesson_id in ids[start:] + ids[:start]:
+            if progress.get(lesson_id, Progress(lesson_id)).status != "done" and lesson_id != after:
+                return lesson_id
+        return ids[start] if start < len(ids) else (ids[0] if ids else None)
+
+    def search(self, text: str) -> list[LoadedLesson]:
+        words = text.lower().split()
+        def hit(item: LoadedLesson) -> bool:
+            hay = " ".join([item.lesson.id, item.lesson.title, item.lesson.kind, *item.lesson.skills]).lower()
+            return all(w in hay for w in words)
+        return [i for i in self.catalog.lessons if hit(i)]
+
+    # --- code ------------------------------------------------------------------------
+
+    def code(self, lesson_id: str) -> str:
+        saved = self.state.code(lesson_id)
+        return saved if saved is not None else self.lesson(lesson_id).starter
+
+    def save(self, lesson_id: str, text: str) -> None:
+        self.state.save_code(lesson_id, text)
+
+    def reset(self, lesson_id: str, current: str) -> str:
+        """Back to the starter; the current text is kept as a version first."""
+        starter = self.lesson(lesson_id).starter
+        if current != starter:
+            self.state.keep_version(lesson_id, current, "before reset to starter")
+        self.state.save_code(lesson_id, starter, reason="reset")
+        return starter
+
+    def open(self, lesson_id: str) -> None:
+        self.state.set_last_lesson(lesson_id)
+
+    def hint(self, lesson_id: str, level: int) -> str:
+        lesson = self.lesson(lesson_id)
+        level = max(1, min(level, len(lesson.hints)))
+        self.state.use_hint(lesson_id, level)
+        return lesson.hints[level - 1]
+
+    # --- running ----------------------------------------------------------------------
+
+    def warm_up(self) -> None:
+        """Start the warm runner (its own process imports torch); returns at once."""
+        self._ensure_checker()
+
+    def _ensure_checker(self) -> "Checker":
+        with self._lock:
+            if self._checker is None:
+                from engine.checker import Checker
+                from engine.runner import Runner
+
+                self._runner = Runner()
+                self._runner.start_background()
+                self._checker = Checker(self._runner)
+            return self._checker
+
+    def check(
+        self,
+        lesson_id: str,
+        code: str,
+        sink: Callable[[dict[str, Any]], None] | None = None,
+        mode: str = "practice",
+        filename: str = "<your code>",
+    ) -> "Verdict":
+        checker = self._ensure_checker()
+        item = self.item(lesson_id)
+        verdict = checker.check(item.lesson, code, sink=sink, on_start=self._started, filename=filename)
+        self._active = None
+        if verdict.problem != "the run was stopped":
+            passed, total = verdict.score
+            self.state.record_attempt(
+                lesson_id, passed=verdict.passed, checks_passed=passed, checks_total=total,
+                duration_ms=int(verdict.duration_ms), mode=mode,
+            )
+        return verdict
+
+    def _started(self, run: "Run") -> None:
+        self._active = run
+
+    def stop(self) -> bool:
+        """Stop the running check, if any: its child is killed, nothing else is."""
+        run = self._active
+        if run is None:
+            return False
+        run.cancel()
+        return True
+
+    @property
+    def running(self) -> bool:
+        return self._active is not None
+
+    def close(self) -> None:
+        if self._runner is not None:
+            self._runner.close()
+        self.state.close()
