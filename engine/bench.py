@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -60,4 +61,22 @@ def check_latency(warm_runs: int = 50, cold_runs: int = 10, out=print) -> dict[s
         "check_latency "
         + " ".join(f"{k}={v:.2f}" if k != "speedup" else f"{k}={v:.0f}" for k, v in result.items())
     )
+    return result
+
+
+def startup(runs: int = 10, out=print) -> dict[str, float]:
+    """Wall time from starting `tutor` to its first drawn frame (headless), in a fresh process each run."""
+    env = dict(os.environ, TUTOR_BENCH_FIRST_FRAME="1")
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "tutor.cli"], capture_output=True, text=True, env=env, timeout=60)
+        times.append((time.perf_counter() - start) * 1000)
+        if "first-frame" not in proc.stdout:
+            raise RuntimeError(f"the app did not report its first frame: {proc.stdout}{proc.stderr}")
+        if "torch_imported=True" in proc.stdout:
+            raise RuntimeError("torch was imported on the UI's path")
+    result = {"p50_ms": statistics.median(times), "max_ms": max(times)}
+    out(f"{runs} fresh starts of `tutor` to the first frame; torch not imported")
+    out(f"first_frame p50_ms={result['p50_ms']:.0f} max_ms={result['max_ms']:.0f}")
     return result

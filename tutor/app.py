@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Iterable
 
 from textual import work
@@ -11,6 +13,9 @@ from textual.binding import Binding
 from engine import paths
 from tutor.palette import LessonCommands
 from tutor.session import Session
+
+
+FIRST_FRAME_ENV = "TUTOR_BENCH_FIRST_FRAME"
 
 
 class TutorApp(App):
@@ -41,6 +46,13 @@ class TutorApp(App):
             self.open_lesson(self.start_lesson)
         if self.warm:
             self.warm_up()
+        if os.environ.get(FIRST_FRAME_ENV):
+            self.call_after_refresh(self._report_first_frame)
+
+    def _report_first_frame(self) -> None:
+        """For `tutor bench startup`: say the first frame is drawn, then leave."""
+        print(f"first-frame torch_imported={'torch' in sys.modules}", flush=True)
+        self.exit()
 
     @work(thread=True, exit_on_error=False)
     def warm_up(self) -> None:
@@ -85,5 +97,6 @@ class TutorApp(App):
 
 
 def run_app(lessons: Iterable[str] = (), start_lesson: str | None = None) -> int:
-    TutorApp(lessons=lessons, start_lesson=start_lesson).run()
+    bench = bool(os.environ.get(FIRST_FRAME_ENV))
+    TutorApp(lessons=lessons, start_lesson=start_lesson, warm=not bench).run(headless=bench)
     return 0

@@ -82,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
     _lessons_arg(p)
     p.set_defaults(run="tutor.commands.check:check")
 
+    p = sub.add_parser("watch", help="check a lesson's file on every save, headless; pass moves on")
+    p.add_argument("id", nargs="?", help="lesson id (default: where you left off)")
+    p.add_argument("--once", action="store_true", help="stop after the first pass")
+    _lessons_arg(p)
+    p.set_defaults(run="tutor.commands.watch:watch")
+
     p = sub.add_parser("dev", help="lesson author checks")
     dsub = p.add_subparsers(dest="dev_command", metavar="ACTION", required=True)
     d = dsub.add_parser("check", help="starter fails, reference passes, every decoy fails naming its mistake")
@@ -92,7 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(run="tutor.commands.dev:check_lessons")
 
     p = sub.add_parser("bench", help="measure the engine: figures and ratios in one run")
-    p.add_argument("what", choices=["check"], help="check: verdict latency, warm runner vs a fresh interpreter")
+    p.add_argument("what", choices=["check", "startup"],
+                   help="check: verdict latency, warm vs a fresh interpreter; startup: time to the app's first frame")
     p.add_argument("--warm", type=int, default=50, help="warm checks to time")
     p.add_argument("--cold", type=int, default=10, help="fresh-interpreter checks to time")
     p.set_defaults(run="tutor.commands.bench:bench")

@@ -127,9 +127,9 @@ def verdict_view(verdict: Any) -> RenderableType:
     head_style = "bold green" if verdict.passed else "bold red"
     head = "PASSED" if verdict.passed else "NOT PASSED"
     parts.append(Text.assemble((f"{head} ", head_style), f"{passed}/{total} checks · {verdict.duration_ms:.0f} ms"))
-    if verdict.problem:
-        parts.append(Text(f"⚠ {verdict.problem}", style="yellow"))
     first = verdict.first_failure
+    if verdict.problem and not (first and verdict.problem in first.message):
+        parts.append(Text(f"⚠ {verdict.problem}", style="yellow"))
     ordered = ([first] if first else []) + [c for c in verdict.checks if c is not first]
     for check in ordered:
         mark = Text("✔ ", style="green") if check.passed else Text("✘ ", style="red")

@@ -9,6 +9,9 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
+from pathlib import Path
+
+from engine import paths
 from engine.lesson import Lesson
 from engine.loader import Catalog, LoadedLesson, load_catalog
 from engine.variants import instantiate
@@ -113,6 +116,23 @@ class Session:
             self.state.keep_version(lesson_id, current, "before reset to starter")
         self.state.save_code(lesson_id, starter, reason="reset")
         return starter
+
+    def exercise_file(self, lesson_id: str) -> Path:
+        """Where the lesson's code lives on disk for an external editor or `tutor watch`."""
+        track, _, name = lesson_id.partition("/")
+        path = paths.workspace_dir() / track / f"{name.replace('/', '_')}.py"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def load_external(self, lesson_id: str, text: str) -> bool:
+        """Take text saved outside the app; the code it replaces is kept as a version."""
+        current = self.state.code(lesson_id)
+        if current == text:
+            return False
+        if current is not None:
+            self.state.keep_version(lesson_id, current, "before loading an external save")
+        self.state.save_code(lesson_id, text, reason="external save")
+        return True
 
     def open(self, lesson_id: str) -> None:
         self.state.set_last_lesson(lesson_id)

@@ -12,4 +12,8 @@ def bench(args: argparse.Namespace) -> int:
         from engine.bench import check_latency
 
         check_latency(warm_runs=args.warm, cold_runs=args.cold)
+    elif args.what == "startup":
+        from engine.bench import startup
+
+        startup()
     return EXIT_OK

@@ -16,11 +16,11 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Log, Markdown, TabbedContent, TabPane, TextArea
 
-from engine import paths
 from tutor.messages import RunActivity, RunFailed, RunFinished
 from tutor.render import constraints_text
 from tutor.screens.modals import ConfirmScreen, SolutionScreen, VersionsScreen
 from tutor.widgets.chart import MetricsChart
+from tutor.widgets.editor import CodeEditor
 from tutor.widgets.verdict import VerdictView
 
 AUTOSAVE_S = 0.5
@@ -65,7 +65,7 @@ class WorkspaceScreen(Screen):
                 yield Markdown(self._task_markdown(lesson), id="task")
                 yield Markdown("", id="hints")
             with Vertical(id="work-pane"):
-                editor = TextArea.code_editor(self.session.code(self.lesson_id), language="python", id="editor")
+                editor = CodeEditor.code_editor(self.session.code(self.lesson_id), language="python", id="editor")
                 editor.cursor_blink = self.app.blink
                 yield editor
                 with Horizontal(id="results"):
@@ -235,15 +235,9 @@ class WorkspaceScreen(Screen):
 
     # --- external editor ---------------------------------------------------------------------
 
-    def exercise_file(self) -> Path:
-        track, _, name = self.lesson_id.partition("/")
-        path = paths.workspace_dir() / track / f"{name.replace('/', '_')}.py"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return path
-
     def action_external(self) -> None:
         self.save_now()
-        path = self.exercise_file()
+        path = self.session.exercise_file(self.lesson_id)
         path.write_text(self.editor.text, encoding="utf-8")
         self._watched = (path, path.stat().st_mtime)
         editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
@@ -271,9 +265,9 @@ class WorkspaceScreen(Screen):
         self._watched = (path, mtime)
         text = path.read_text(encoding="utf-8")
         if text != self.editor.text:
-            self.session.state.keep_version(self.lesson_id, self.editor.text, "before loading from $EDITOR")
-            self._replace_text(text)
             self.save_now()
+            self.session.load_external(self.lesson_id, text)
+            self._replace_text(text)
             if not self.session.running:
                 self.action_run()
 

@@ -17,19 +17,25 @@ class VerdictView(VerticalScroll):
     VerdictView > Static { width: 1fr; }
     """
 
+    last_shown: Any = Text("Press F5 to run your code and check it.", style="dim")
+
     def compose(self):
-        yield Static(Text("Press F5 to run your code and check it.", style="dim"), id="verdict-body")
+        yield Static(self.last_shown, id="verdict-body")
+
+    def _show(self, renderable: Any) -> None:
+        self.last_shown = renderable
+        self.body.update(renderable)
 
     @property
     def body(self) -> Static:
         return self.query_one("#verdict-body", Static)
 
     def show_running(self) -> None:
-        self.body.update(Text("Running… (Esc stops it)", style="bold yellow"))
+        self._show(Text("Running… (Esc stops it)", style="bold yellow"))
 
     def show_verdict(self, verdict: Any) -> None:
-        self.body.update(render.verdict_view(verdict))
+        self._show(render.verdict_view(verdict))
         self.scroll_home(animate=False)
 
     def show_error(self, message: str) -> None:
-        self.body.update(Text(message, style="bold red"))
+        self._show(Text(message, style="bold red"))

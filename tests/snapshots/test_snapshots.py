@@ -1,0 +1,45 @@
+"""What a person sees: home, the lesson browser and the workspace, as SVG snapshots."""
+
+from __future__ import annotations
+
+from tests.conftest import DATA
+from tutor.app import TutorApp
+from tutor.session import Session
+
+SIZE = (120, 40)
+
+
+def app() -> TutorApp:
+    tutor = TutorApp(session=Session(lessons=[str(DATA / "pack")]), blink=False, warm=False)
+    tutor.animation_level = "none"
+    return tutor
+
+
+def test_home(snap_compare):
+    assert snap_compare(app(), terminal_size=SIZE)
+
+
+def test_browser(snap_compare):
+    async def browse(pilot):
+        await pilot.press("f2")
+        await pilot.pause()
+
+    assert snap_compare(app(), terminal_size=SIZE, run_before=browse)
+
+
+def test_workspace(snap_compare):
+    async def open_lesson(pilot):
+        pilot.app.open_lesson("broadcasting/grid")
+        await pilot.pause()
+        await pilot.press("f1")
+        await pilot.pause()
+
+    assert snap_compare(app(), terminal_size=SIZE, run_before=open_lesson)
+
+
+def test_workspace_narrow(snap_compare):
+    async def open_lesson(pilot):
+        pilot.app.open_lesson("tensors/zeros")
+        await pilot.pause()
+
+    assert snap_compare(app(), terminal_size=(100, 30), run_before=open_lesson)

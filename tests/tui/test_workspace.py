@@ -1,0 +1,115 @@
+"""The real app, driven with Pilot: solve, fail, stop, chart, autosave, keys."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.tui.conftest import SIZE, open_lesson, replace_code, run_and_wait, type_text
+from tutor.screens.workspace import WorkspaceScreen
+from tutor.widgets.chart import MetricsChart
+
+
+def _plain(view) -> str:
+    from rich.console import Console
+
+    console = Console(width=120, file=open("/dev/null", "w"), record=True)
+    console.print(view.last_shown)
+    return " ".join(console.export_text().replace("│", " ").split())
+
+
+async def test_solving_a_lesson_shows_passed_and_marks_it_done(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_lesson(pilot, "broadcasting/grid")
+        assert isinstance(screen, WorkspaceScreen)
+        assert screen.editor.is_syntax_aware, "tree-sitter highlighting must be active"
+        await replace_code(pilot, "import torch\n\ndef grid(n, m):\nreturn 2 * torch.arange(n).view(-1, 1) + torch.arange(m).view(1, -1)\n")
+        assert app.focused is screen.editor  # F5 works while the editor has focus
+        await run_and_wait(pilot)
+        text = _plain(screen.query_one("VerdictView"))
+        assert "PASSED 2/2 checks" in text, text
+        assert app.session.state.progress("broadcasting/grid").status == "done"
+
+
+async def test_a_wrong_answer_shows_the_failing_check_and_the_mistake(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_lesson(pilot, "broadcasting/grid")
+        await replace_code(pilot, "import torch\n\ndef grid(n, m):\nreturn torch.arange(n).view(-1, 1) + 2 * torch.arange(m).view(1, -1)\n")
+        await run_and_wait(pilot)
+        text = _plain(app.screen.query_one("VerdictView"))
+        assert "NOT PASSED 0/2" in text
+        assert "values differ" in text and "doubled the column index" in text
+        assert "expected" in text and "actual" in text
+
+
+async def test_escape_stops_a_run_that_loops_forever(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_lesson(pilot, "broadcasting/grid")
+        await replace_code(pilot, "while True:\npass\n")
+        await pilot.press("f5")
+        for _ in range(100):  # until the child is really running
+            await asyncio.sleep(0.05)
+            if app.session.running:
+                break
+        assert app.session.running
+        await pilot.press("escape")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        text = _plain(screen.query_one("VerdictView"))
+        assert "the run was stopped" in text
+        assert not app.session.running and app.is_running
+        await replace_code(pilot, "import torch\n\ndef grid(n, m):\nreturn 2 * torch.arange(n).view(-1, 1) + torch.arange(m).view(1, -1)\n")
+        await run_and_wait(pilot)
+        assert "PASSED" in _plain(screen.query_one("VerdictView"))
+
+
+async def test_the_chart_receives_the_logged_loss(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_lesson(pilot, "extra/curve")
+        solution = app.session.lesson("extra/curve").solution
+        screen.editor.load_text(solution)
+        await run_and_wait(pilot)
+        chart = screen.query_one(MetricsChart)
+        assert "loss" in chart.series and len(chart.series["loss"][1]) >= 40
+        xs, ys = chart.series["loss"]
+        assert ys[0] > ys[-1]
+        assert screen.query_one("TabbedContent").active == "tab-chart"
+
+
+async def test_code_is_autosaved_and_restored_after_a_restart(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_lesson(pilot, "tensors/tridiagonal")
+        await type_text(pilot, "# my work in progress\n")
+        await asyncio.sleep(0.8)  # the autosave fires within a second
+        await pilot.pause()
+        saved = app.session.state.code("tensors/tridiagonal")
+        assert saved is not None and "# my work in progress" in saved
+        text = screen.editor.text
+    again = make_app()
+    async with again.run_test(size=SIZE) as pilot:
+        screen = await open_lesson(pilot, "tensors/tridiagonal")
+        assert screen.editor.text == text
+
+
+async def test_hints_reset_and_solution_gate(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_lesson(pilot, "tensors/zeros")
+        await pilot.press("f1")
+        await pilot.press("f1")
+        assert app.session.state.progress("tensors/zeros").hints_used == 2
+        await replace_code(pilot, "z = 'mine'\n")
+        await pilot.press("f6")
+        await pilot.pause()
+        assert screen.editor.text == app.session.lesson("tensors/zeros").starter
+        assert any(v.text == "z = 'mine'\n" for v in app.session.state.versions("tensors/zeros"))
+        await pilot.press("f8")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "ConfirmScreen"  # not solved yet: asks first
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen

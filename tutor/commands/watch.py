@@ -1,0 +1,78 @@
+"""`tutor watch [ID]`: the rustlings habit, headless.
+
+The exercise is written to a file; every save is checked with the warm
+runner and the verdict printed; a pass moves on to the next lesson.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rich.console import Console
+from rich.rule import Rule
+
+from engine.filewatch import FileWatcher
+from tutor import render
+from tutor.cli import EXIT_OK, EXIT_USAGE
+from tutor.session import Session
+
+
+def watch(args: argparse.Namespace) -> int:
+    console = Console()
+    session = Session(getattr(args, "lessons", []))
+    lesson_id = args.id or session.next_id(session.continue_id())
+    if lesson_id and session.catalog.get(lesson_id) is None:
+        from tutor.catalog import LessonNotFound, find
+
+        try:
+            lesson_id = find(session.catalog, lesson_id).lesson.id
+        except LessonNotFound as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    if lesson_id is None:
+        print("error: no lessons found", file=sys.stderr)
+        return EXIT_USAGE
+    session.warm_up()
+    try:
+        while lesson_id:
+            lesson_id = _work_on(console, session, lesson_id, once=args.once)
+    except KeyboardInterrupt:
+        console.print("\n[dim]Stopped watching. Your code is saved.[/]")
+    finally:
+        session.close()
+    return EXIT_OK
+
+
+def _work_on(console: Console, session: Session, lesson_id: str, once: bool) -> str | None:
+    """Watch one lesson until it passes; return the next lesson's id (or None to stop)."""
+    path = session.exercise_file(lesson_id)
+    code = session.code(lesson_id)
+    if not path.exists() or path.read_text(encoding="utf-8") != code:
+        if path.exists():
+            session.load_external(lesson_id, path.read_text(encoding="utf-8"))
+            code = session.code(lesson_id)
+        path.write_text(code, encoding="utf-8")
+    session.open(lesson_id)
+    console.print(Rule(f"[b]{lesson_id}[/]"))
+    console.print(render.lesson_view(session.lesson(lesson_id)))
+    console.print(f"Edit [cyan]{path}[/] in your editor; every save is checked. Ctrl+C stops.\n")
+    watcher = FileWatcher(path)
+    try:
+        while True:
+            if not watcher.wait():
+                continue
+            text = path.read_text(encoding="utf-8")
+            session.load_external(lesson_id, text)
+            console.print(Rule("[dim]checking[/]", style="dim"))
+            verdict = session.check(lesson_id, text, filename=str(path))
+            console.print(render.verdict_view(verdict))
+            if verdict.passed:
+                nxt = session.next_id(lesson_id)
+                if once or not nxt or nxt == lesson_id:
+                    console.print("[green]Passed.[/]")
+                    return None
+                console.print(f"[green]Passed.[/] Next: [b]{nxt}[/]\n")
+                return nxt
+    finally:
+        watcher.close()

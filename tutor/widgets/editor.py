@@ -1,0 +1,24 @@
+"""The code editor: Textual's TextArea with Python highlighting and auto-indent."""
+
+from __future__ import annotations
+
+from textual import events
+from textual.widgets import TextArea
+
+
+class CodeEditor(TextArea):
+    """Enter keeps the line's indentation, and indents one level more after a colon."""
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.key == "enter" and not self.read_only:
+            row, col = self.cursor_location
+            before = self.document.get_line(row)[:col]
+            indent = before[: len(before) - len(before.lstrip())]
+            if before.rstrip().endswith(":"):
+                indent += " " * self.indent_width
+            event.stop()
+            event.prevent_default()
+            start, end = self.selection
+            self._replace_via_keyboard("\n" + indent, start, end)
+            return
+        await super()._on_key(event)
