@@ -113,3 +113,33 @@ async def test_hints_reset_and_solution_gate(make_app):
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is screen
+
+
+async def test_keys_can_be_remapped_by_binding_id(make_app, tutor_home):
+    tutor_home.mkdir(parents=True, exist_ok=True)
+    (tutor_home / "keymap.yaml").write_text("run: f9\n")
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_lesson(pilot, "tensors/zeros")
+        await pilot.press("f9")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "NOT PASSED" in _plain(screen.query_one("VerdictView"))  # the starter, checked via F9
+
+
+async def test_browser_filters_and_opens_a_lesson(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2")
+        await pilot.pause()
+        tree = app.screen.query_one("Tree")
+        leaves = [n for track in tree.root.children for n in track.children]
+        assert {n.data for n in leaves} >= {"tensors/zeros", "broadcasting/grid", "extra/curve"}
+        app.screen.query_one("#kind").value = "application"
+        await pilot.pause()
+        leaves = [n for track in tree.root.children for n in track.children]
+        assert [n.data for n in leaves] == ["extra/curve"]
+        tree.select_node(leaves[0])
+        await pilot.pause()
+        assert isinstance(app.screen, WorkspaceScreen) and app.screen.lesson_id == "extra/curve"
