@@ -63,8 +63,11 @@ def _learner_api(channel: Channel, logged: list[dict[str, Any]]) -> types.Module
     def progress(done: int, total: int, label: str = "") -> None:
         channel.send("progress", done=int(done), total=int(total), label=str(label)[:80])
 
+    from engine import toy
+
     api.log = log  # type: ignore[attr-defined]
     api.progress = progress  # type: ignore[attr-defined]
+    api.data = toy  # type: ignore[attr-defined]
     return api
 
 
@@ -87,6 +90,9 @@ class Modules:
         self.randn, self.rand, self.randint = torch.randn, torch.rand, torch.randint
         self.Generator = torch.Generator
         wire.bind_torch(torch)
+        from engine import toy
+
+        self.toy = toy
 
 
 def helpers(mods: Modules, seed: int, logged: list[dict[str, Any]]) -> dict[str, Any]:
@@ -136,7 +142,7 @@ def helpers(mods: Modules, seed: int, logged: list[dict[str, Any]]) -> dict[str,
         return [entry[name] for entry in logged if name in entry]
 
     return {
-        "torch": torch, "np": mods.np, "nn": mods.nn, "F": mods.F, "dist": mods.dist, "math": mods.math,
+        "torch": torch, "np": mods.np, "nn": mods.nn, "F": mods.F, "dist": mods.dist, "math": mods.math, "toy": mods.toy,
         "seed": seed, "randn": randn, "rand": rand, "randint": randint,
         "grad_of": grad_of, "numgrad": numgrad, "printed": printed, "metric": metric,
     }  # fmt: skip

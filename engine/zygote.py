@@ -230,7 +230,7 @@ def warm_imports() -> None:
 
     torch.set_num_threads(1)
     torch.set_num_interop_threads(1)
-    from engine import probe, sandbox, wire  # noqa: F401
+    from engine import probe, sandbox, toy, wire  # noqa: F401
 
     # Pay every lazy first-call cost here, once, instead of in each child.
     probe.seed_everything(0)
