@@ -80,3 +80,49 @@ def startup(runs: int = 10, out=print) -> dict[str, float]:
     out(f"{runs} fresh starts of `tutor` to the first frame; torch not imported")
     out(f"first_frame p50_ms={result['p50_ms']:.0f} max_ms={result['max_ms']:.0f}")
     return result
+
+
+def engine_overhead(steps: int = 400, repeats: int = 3, out=print) -> dict[str, float]:
+    """The same MLP loop on MNIST-shaped data, bare and under the engine's reporter, interleaved."""
+    import threading
+
+    import torch
+    from torch import nn
+
+    from engine import training
+    from engine.models import MLP
+
+    torch.manual_seed(0)
+    x = torch.randn(steps * 64, 1, 28, 28)
+    y = torch.randint(0, 10, (steps * 64,))
+    loss_fn = nn.CrossEntropyLoss()
+
+    def once(with_engine: bool) -> float:
+        torch.manual_seed(0)
+        model = MLP()
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        read_fd, write_fd = os.pipe()
+        reader = threading.Thread(target=lambda: [None for _ in os.fdopen(read_fd, "rb")], daemon=True)
+        reader.start()
+        emit = training.Emitter(write_fd if with_engine else None)
+        reporter = training.Reporter(emit, "cpu", 1, steps, 64) if with_engine else None
+        start = time.perf_counter()
+        training.train_steps(
+            model, training._batches(x, y, 64, 0, 0), opt, loss_fn, "cpu",
+            reporter.step if reporter else None,
+        )  # fmt: skip
+        elapsed = time.perf_counter() - start
+        os.close(write_fd)
+        reader.join()
+        return elapsed
+
+    once(False)  # warm-up: allocator and kernels
+    bare, engine = [], []
+    for _ in range(repeats):
+        bare.append(once(False))
+        engine.append(once(True))
+    result = {"bare_s": min(bare), "engine_s": min(engine)}
+    result["ratio"] = result["engine_s"] / result["bare_s"]
+    out(f"{steps} steps of an MLP on MNIST-shaped batches of 64, best of {repeats}, bare and with events, progress and metrics")
+    out(f"engine_overhead bare_s={result['bare_s']:.3f} engine_s={result['engine_s']:.3f} ratio={result['ratio']:.3f}")
+    return result

@@ -82,6 +82,28 @@ def build_parser() -> argparse.ArgumentParser:
     _lessons_arg(p)
     p.set_defaults(run="tutor.commands.check:check")
 
+    p = sub.add_parser("train", help="run a built-in training job with live progress (GPU when there is one)")
+    p.add_argument("job", help="mnist-mlp, mnist-cnn, cifar-resnet18 or moons-mlp")
+    p.add_argument("--device", help="cuda, mps or cpu (default: the best present)")
+    p.add_argument("--epochs", type=int, help="train for this many epochs in all")
+    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    p.add_argument("--amp", action="store_true", help="mixed precision (CUDA only)")
+    p.add_argument("--limit", type=int, help="train on the first N examples only (a quick smoke run)")
+    p.add_argument("--checkpoint-every", type=int, default=1, metavar="N", help="save a checkpoint every N epochs")
+    _json_arg(p)
+    p.set_defaults(run="tutor.commands.train:train")
+
+    p = sub.add_parser("data", help="datasets offline: get, list")
+    dsub = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    g = dsub.add_parser("get", help="fetch or convert a dataset and verify it by checksum")
+    g.add_argument("name", help="mnist, fashion-mnist, cifar10 or cifar-like")
+    g.add_argument("--force", action="store_true", help="fetch again even if present")
+    g.add_argument("--from", dest="source", help="cifar10: the folder holding the real dataset")
+    g.set_defaults(run="tutor.commands.data:get")
+    ls = dsub.add_parser("list", help="which datasets are present and sound")
+    _json_arg(ls)
+    ls.set_defaults(run="tutor.commands.data:list_datasets")
+
     p = sub.add_parser("watch", help="check a lesson's file on every save, headless; pass moves on")
     p.add_argument("id", nargs="?", help="lesson id (default: where you left off)")
     p.add_argument("--once", action="store_true", help="stop after the first pass")
@@ -98,8 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(run="tutor.commands.dev:check_lessons")
 
     p = sub.add_parser("bench", help="measure the engine: figures and ratios in one run")
-    p.add_argument("what", choices=["check", "startup"],
-                   help="check: verdict latency, warm vs a fresh interpreter; startup: time to the app's first frame")
+    p.add_argument("what", choices=["check", "startup", "engine"],
+                   help="check: verdict latency, warm vs a fresh interpreter; startup: time to the app's first frame; "
+                        "engine: a training loop bare vs under the job engine")
     p.add_argument("--warm", type=int, default=50, help="warm checks to time")
     p.add_argument("--cold", type=int, default=10, help="fresh-interpreter checks to time")
     p.set_defaults(run="tutor.commands.bench:bench")

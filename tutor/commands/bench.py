@@ -12,6 +12,10 @@ def bench(args: argparse.Namespace) -> int:
         from engine.bench import check_latency
 
         check_latency(warm_runs=args.warm, cold_runs=args.cold)
+    elif args.what == "engine":
+        from engine.bench import engine_overhead
+
+        engine_overhead()
     elif args.what == "startup":
         from engine.bench import startup
 
