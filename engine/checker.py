@@ -104,6 +104,8 @@ class Outcome:
             return "your code " + self.violations[0]
         if end.get("limit") == "time":
             return f"your code ran longer than {job.seconds:g} s"
+        if end.get("limit") == "memory":
+            return f"your code used more than {_mib(job.memory_mb)} of memory"
         sig = end.get("signal")
         if sig == signals.SIGXCPU:
             return f"your code used more than {job.seconds:g} s of CPU time"
@@ -223,8 +225,10 @@ def decoy_code(lesson: Lesson, decoy: Decoy) -> str:
 class Checker:
     """Checks code against lessons.  Keeps reference and decoy outcomes in memory only."""
 
-    def __init__(self, runner: Runner):
+    def __init__(self, runner: Runner, gpu_runner: Runner | None = None):
         self.runner = runner
+        # Lessons that prefer a GPU run in spawned children: never CUDA in a forked process.
+        self.gpu_runner = gpu_runner or Runner(spawn=True)
         self._cache: dict[str, Outcome] = {}
         self._lock = threading.Lock()
 
@@ -238,8 +242,9 @@ class Checker:
             module_seed=lesson.seed,
             seconds=lesson.limits.seconds,
             memory_mb=lesson.limits.memory_mb,
+            gpu=lesson.requires.device != "cpu",
         )
-        run = self.runner.start(job)
+        run = (self.gpu_runner if job.gpu else self.runner).start(job)
         if on_start:
             on_start(run)
         return collect(run.events(), run.token, sink), job

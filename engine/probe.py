@@ -180,8 +180,9 @@ def confine(job: dict[str, Any], channel: Channel) -> dict[str, str]:
     layers: dict[str, str] = {}
     if os.environ.get("TUTOR_BWRAP") == "1":
         layers["bubblewrap"] = "active"
+    gpu = bool(job.get("gpu"))
     limits = sandbox.Limits(seconds=float(job["limits"]["seconds"]), memory_bytes=int(job["limits"]["memory_mb"]) << 20)
-    sandbox.apply_rlimits(limits)
+    sandbox.apply_rlimits(limits, address_space=not gpu)
     layers["rlimits"] = "active"
     sandbox.install_audit_hook(job["job_dir"], lambda kind, detail: channel.send("violation", kind=kind, detail=detail))
     layers["audit hook"] = "active"
@@ -189,7 +190,11 @@ def confine(job: dict[str, Any], channel: Channel) -> dict[str, str]:
         sandbox.no_new_privs()
     except OSError as exc:
         layers["no_new_privs"] = f"unavailable: {exc}"
-    for name, apply in (("landlock", lambda: sandbox.install_landlock(job["job_dir"])), ("seccomp", sandbox.install_seccomp)):
+    devices = sandbox.gpu_devices() if gpu else []
+    for name, apply in (
+        ("landlock", lambda: sandbox.install_landlock(job["job_dir"], devices)),
+        ("seccomp", lambda: sandbox.install_seccomp(gpu=gpu)),
+    ):
         try:
             apply()
             layers[name] = "active"
@@ -208,6 +213,7 @@ def run_job(job: dict[str, Any], channel: Channel) -> None:
     api = _learner_api(channel, logged)
     mods = Modules()  # bound now: the learner's code may patch imports later
 
+    channel.send("started")  # the parent's clock for the time limit starts now, not at spawn
     if job.get("confine", True):
         channel.send("sandbox", layers=confine(job, channel))
     sys.modules["tutor"] = api

@@ -20,10 +20,12 @@ import json
 import os
 import secrets
 import selectors
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -34,6 +36,7 @@ OUTPUT_CAP = 1 << 20
 EVENT_LINE_CAP = 64 << 20
 EVENT_TOTAL_CAP = 256 << 20
 GRACE_S = 1.0
+STARTUP_S = 120.0  # a spawned child's interpreter start-up does not count against the time limit
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,6 +55,7 @@ class Job:
     seconds: float = 10.0
     memory_mb: int = 2048
     confine: bool = True
+    gpu: bool = False  # spawned, may use CUDA: memory is watched as RSS instead of an address-space limit
 
     def payload(self, token: str, job_dir: str) -> bytes:
         return json.dumps(
@@ -63,6 +67,7 @@ class Job:
                 "module_seed": self.module_seed,
                 "limits": {"seconds": self.seconds, "memory_mb": self.memory_mb},
                 "confine": self.confine,
+                "gpu": self.gpu,
                 "token": token,
                 "job_dir": job_dir,
             }
@@ -165,11 +170,65 @@ class Zygote:
             self.proc.wait()
 
 
-class Runner:
-    """Runs jobs; warm by default.  Thread-safe; several runs may be in flight."""
+def spawn_child() -> tuple[dict[str, Any], list[int]]:
+    """A fresh interpreter serving one job, with the same pipes a zygote child has.
 
-    def __init__(self, warm: bool = True):
-        self.warm = warm
+    Its exit status reaches the status pipe from a small waiter thread, so a
+    `Run` reads a spawned child exactly like a forked one.
+    """
+    job_r, job_w = os.pipe()
+    ev_r, ev_w = os.pipe()
+    status_r, status_w = os.pipe()
+    job_dir = tempfile.mkdtemp(prefix="tutor-job-")
+    env = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES" or v}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.spawned", str(job_r), str(ev_w)],
+        pass_fds=[job_r, ev_w], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=env, cwd=ROOT, start_new_session=True,
+    )  # fmt: skip
+    os.close(job_r)
+    os.close(ev_w)
+
+    def wait() -> None:
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        report = {
+            "exit": proc.returncode,
+            "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+            "cpu_s": round(usage.ru_utime + usage.ru_stime, 4),
+            "maxrss_kb": usage.ru_maxrss,
+        }
+        try:
+            os.write(status_w, json.dumps(report).encode() + b"\n")
+        except OSError:
+            pass  # the client finished with this run already
+        finally:
+            os.close(status_w)
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            shutil.rmtree(job_dir, ignore_errors=True)
+
+    threading.Thread(target=wait, daemon=True).start()
+    out_r, err_r = os.dup(proc.stdout.fileno()), os.dup(proc.stderr.fileno())
+    proc.stdout.close()
+    proc.stderr.close()
+    return {"pid": proc.pid, "job_dir": job_dir}, [job_w, out_r, err_r, ev_r, status_r]
+
+
+class Runner:
+    """Runs jobs; warm by default.  Thread-safe; several runs may be in flight.
+
+    `spawn=True` starts a fresh interpreter per job instead of forking: the
+    path for lessons that may use a GPU (CUDA is never initialised in a
+    process that forks).
+    """
+
+    def __init__(self, warm: bool = True, spawn: bool = False):
+        self.warm = warm and not spawn
+        self.spawn = spawn
         self._zygote: Zygote | None = None
         self._lock = threading.Lock()
 
@@ -187,6 +246,9 @@ class Runner:
             return self._zygote
 
     def start(self, job: Job) -> "Run":
+        if self.spawn:
+            info, fds = spawn_child()
+            return Run(job, info, fds)
         if self.warm:
             zygote = self._ensure()
             try:
@@ -228,7 +290,10 @@ class Run:
         self.token = secrets.token_hex(16)
         job_w, self.out_r, self.err_r, self.ev_r, self.status_r = fds
         self.started = time.monotonic()
-        self.deadline = self.started + job.seconds
+        self.deadline = self.started + job.seconds + STARTUP_S
+        self.clock_started = False
+        self.began: float | None = None
+        self.rss_base = 1 << 62  # no memory watch until the child has started
         self.cancelled = False
         self.limit: str | None = None
         self._on_finish = on_finish
@@ -272,7 +337,10 @@ class Run:
                     self.deadline = now + GRACE_S
                 elif now >= self.deadline:
                     break  # killed and still silent: give up on the pipes
-                for key, _ in sel.select(timeout=max(0.0, self.deadline - now)):
+                if self.job.gpu and self.limit is None and _resident_bytes(self.pid) > self.rss_base + (self.job.memory_mb << 20):
+                    self.limit = "memory"
+                    self._kill()
+                for key, _ in sel.select(timeout=max(0.0, min(self.deadline - now, 0.25 if self.job.gpu else 3600))):
                     fd = key.fd
                     try:
                         chunk = os.read(fd, 1 << 16)
@@ -308,6 +376,12 @@ class Run:
                                 continue
                             if event["type"] == "done" and event.get("token") == self.token:
                                 finished = True
+                            elif event["type"] == "started" and not self.clock_started:
+                                self.clock_started = True
+                                self.began = time.monotonic()
+                                self.deadline = self.began + self.job.seconds
+                                # The budget is on top of what the interpreter and torch already hold.
+                                self.rss_base = _resident_bytes(self.pid) if self.job.gpu else 0
                             yield event
             if finished:
                 # The probe flushed its output before `done`: what is in the pipes is all there is.
@@ -316,7 +390,11 @@ class Run:
                     for text in _drain(fd, OUTPUT_CAP - kept[name]):
                         yield {"type": "output", "stream": name, "text": text}
         finally:
-            duration_ms = round((time.monotonic() - self.started) * 1000, 2)
+            # Measured from when the child started running the job: a spawned interpreter's
+            # start-up is reported apart, as it is not the learner's code.
+            began = self.began or self.started
+            duration_ms = round((time.monotonic() - began) * 1000, 2)
+            startup_ms = round((began - self.started) * 1000, 2)
             sel.close()
             for fd in names:
                 try:
@@ -343,7 +421,16 @@ class Run:
             "truncated": truncated,
             "protocol_error": protocol_error,
             "duration_ms": duration_ms,
+            "startup_ms": startup_ms,
         }
+
+
+def _resident_bytes(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def _drain(fd: int, room: int) -> Iterator[str]:

@@ -58,12 +58,20 @@ def _vm_size() -> int:
     return 0
 
 
-def apply_rlimits(limits: Limits) -> None:
-    cpu = int(limits.seconds) + 1
+def apply_rlimits(limits: Limits, address_space: bool = True) -> None:
+    """CPU, memory, file size, open files, no core dumps.
+
+    `address_space=False` for GPU runs: CUDA reserves far more virtual memory
+    than it uses, so there the parent watches resident memory instead.
+    """
+    # CPU time counts from process start: a spawned child has already spent some importing torch.
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = int(usage.ru_utime + usage.ru_stime + limits.seconds) + 1
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    # The warm runner already maps torch's libraries; the budget is on top of that.
-    base = _vm_size() if sys.platform.startswith("linux") else 0
-    resource.setrlimit(resource.RLIMIT_AS, (base + limits.memory_bytes, base + limits.memory_bytes))
+    if address_space:
+        # The warm runner already maps torch's libraries; the budget is on top of that.
+        base = _vm_size() if sys.platform.startswith("linux") else 0
+        resource.setrlimit(resource.RLIMIT_AS, (base + limits.memory_bytes, base + limits.memory_bytes))
     resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
     resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
@@ -152,7 +160,9 @@ class _Filter:
         return b"".join(struct.pack("HBBI", *o) for o in self.ops)
 
 
-def install_seccomp() -> None:
+def install_seccomp(gpu: bool = False) -> None:
+    """The filter.  With `gpu`, sockets fail with EACCES instead of ending the run:
+    a GPU driver may probe a local daemon's socket, and that must not kill the check."""
     if _SYSCALLS is None or _libc is None:
         raise OSError(errno.ENOSYS, f"seccomp filter not written for {_ARCH}")
     s = _SYSCALLS
@@ -165,6 +175,9 @@ def install_seccomp() -> None:
     # A forbidden call that slipped past the audit hook (ctypes, a C library) ends
     # the run at once: a learner must not be able to catch it and carry on.
     eperm = _KILL
+    if gpu:
+        for name in ("socket", "socketpair"):
+            f.deny(s[name], _errno(errno.EACCES))
     for name in (
         "socket", "socketpair", "fork", "vfork", "execve", "execveat", "ptrace", "process_vm_readv",
         "process_vm_writev", "mount", "umount2", "unshare", "setns", "chroot", "pivot_root", "bpf",
@@ -226,8 +239,9 @@ def landlock_abi() -> int:
     return max(int(abi), 0)
 
 
-def install_landlock(writable_dir: str) -> int:
-    """Forbid writes outside `writable_dir` (and /dev/null), TCP, and signals out. Returns the ABI."""
+def install_landlock(writable_dir: str, devices: list[str] | None = None) -> int:
+    """Forbid writes outside `writable_dir` (and /dev/null, and the given device files), TCP,
+    and signals out. Returns the ABI."""
     abi = landlock_abi()
     if abi < 1:
         raise OSError(errno.ENOSYS, "Landlock is not available")
@@ -250,7 +264,8 @@ def install_landlock(writable_dir: str) -> int:
         raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
     try:
         _allow_path(ruleset, writable_dir, handled & ~_FS_EXECUTE)
-        _allow_path(ruleset, "/dev/null", handled & _FILE_ONLY & ~_FS_EXECUTE)
+        for device in ["/dev/null", *(devices or [])]:
+            _allow_path(ruleset, device, handled & _FILE_ONLY & ~_FS_EXECUTE)
         # Reading is not handled at all; executing is allowed nowhere new (exec is also seccomp-blocked).
         if _syscall(_SYSCALLS["landlock_restrict_self"], ctypes.c_int(ruleset), ctypes.c_uint32(0)) != 0:
             raise OSError(ctypes.get_errno(), "landlock_restrict_self failed")
@@ -326,6 +341,13 @@ def _writes(mode: object, flags: object) -> bool:
     if isinstance(flags, int):
         return bool(flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND))
     return False
+
+
+def gpu_devices() -> list[str]:
+    """Device files a GPU driver opens for writing (NVIDIA and DRM render nodes)."""
+    import glob
+
+    return sorted(p for p in glob.glob("/dev/nvidia*") + glob.glob("/dev/dri/renderD*") if os.path.exists(p))
 
 
 # --- bubblewrap, the optional outer layer ---------------------------------------------------

@@ -255,3 +255,46 @@ def test_many_threads_neither_hang_nor_pass(checker):
 
 def test_runner_still_answers_after_the_attacks(checker):
     assert checker.check(LESSON, CORRECT).passed
+
+
+# --- the spawned path, which GPU lessons take: same confinement, memory watched as RSS -----------
+
+GPU_LESSON = LESSON.model_copy(update={"id": "redteam/double-gpu", "requires": LESSON.requires.model_copy(update={"device": "gpu-preferred"})})
+
+
+@pytest.fixture(scope="module")
+def spawn_checker():
+    from engine.runner import Runner as _Runner
+
+    return Checker(_Runner(), gpu_runner=_Runner(spawn=True))
+
+
+def judge_spawned(checker, code: str, expect: str | tuple[str, ...]):
+    verdict = checker.check(GPU_LESSON, textwrap.dedent(code))
+    assert not verdict.passed
+    # Counted from when the child began the job: a cold interpreter's start-up is not the learner's.
+    assert verdict.duration_ms < (LIMIT_S + 2.0) * 1000, f"took {verdict.duration_ms:.0f} ms"
+    said = " | ".join(filter(None, [verdict.problem] + [c.message for c in verdict.checks]))
+    wanted = (expect,) if isinstance(expect, str) else expect
+    assert any(w in said for w in wanted), said
+    return verdict
+
+
+def test_spawned_honest_answer_passes(spawn_checker):
+    verdict = spawn_checker.check(GPU_LESSON, CORRECT)
+    assert verdict.passed, verdict.to_json()
+    assert verdict.sandbox["seccomp"] == "active" or verdict.sandbox["seccomp"].startswith("unavailable")
+
+
+def test_spawned_memory_bomb_is_stopped_by_the_watchdog(spawn_checker):
+    judge_spawned(spawn_checker, "hoard = []\nwhile True:\n    hoard.append(bytearray(50 << 20))\n" + CORRECT, "used more than 512 MiB of memory")
+
+
+def test_spawned_infinite_loop(spawn_checker):
+    judge_spawned(spawn_checker, "while True:\n    pass\n" + CORRECT, (f"ran longer than {LIMIT_S:g} s", "CPU time"))
+
+
+def test_spawned_fork_and_network_are_refused(spawn_checker):
+    judge_spawned(spawn_checker, "import os\nos.fork()\n" + CORRECT, "tried to start another process")
+    judge_spawned(spawn_checker, "import socket\nsocket.socket()\n" + CORRECT, "tried to open a network connection")
+    judge_spawned(spawn_checker, "import ctypes, os\nctypes.CDLL(None).kill(os.getppid(), 9)\n" + CORRECT, "system call the sandbox forbids")
