@@ -210,6 +210,20 @@ def probe_spec(lesson: Lesson, variant: int) -> list[dict[str, Any]]:
     return spec
 
 
+def missing_dataset(lesson: Lesson) -> str | None:
+    """A sentence saying how to get the lesson's dataset, if it is not here."""
+    name = lesson.requires.dataset
+    if not name:
+        return None
+    from engine import datasets
+
+    try:
+        datasets.verify(name)
+    except datasets.DatasetError as exc:
+        return f"this lesson needs the {name} dataset: {exc}"
+    return None
+
+
 def decoy_code(lesson: Lesson, decoy: Decoy) -> str:
     if decoy.code is not None:
         return decoy.code
@@ -288,6 +302,9 @@ class Checker:
         name_mistakes: bool = True,
     ) -> Verdict:
         rendered, params = instantiate(lesson, variant)
+        missing = missing_dataset(lesson)
+        if missing:
+            return Verdict(lesson.id, False, [CheckResult("the dataset is here", False, missing)], problem=missing)
         bad_syntax = static.syntax_error(code, filename)
         if bad_syntax:
             return Verdict(lesson.id, False, [CheckResult("your code parses", False, bad_syntax.message)], problem=bad_syntax.message)
@@ -380,7 +397,10 @@ class Checker:
             if a is None or b is None:
                 return False
             if "error" in a or "error" in b:
-                if not ("error" in a and "error" in b and a["error"].get("type") == b["error"].get("type")):
+                same = "error" in a and "error" in b and all(
+                    a["error"].get(k) == b["error"].get(k) for k in ("type", "message")
+                )
+                if not same:
                     return False
                 continue
             if self._case_mismatch(check, a, b, {**params, **case["params"]}):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from engine.checker import Checker, LessonBroken, decoy_code
-from engine.lesson import Lesson
+from engine.checker import Checker, LessonBroken, decoy_code, missing_dataset
+from engine.lesson import Between, Choice, Lesson
 from engine.variants import instantiate
 
 
@@ -21,12 +21,20 @@ class LessonReport:
 
 
 def variants_to_try(lesson: Lesson, count: int = 3) -> list[int]:
-    return list(range(count)) if lesson.params else [0]
+    """Several variants where anything is drawn at random: params, or hidden case values."""
+    drawn = bool(lesson.params) or any(
+        isinstance(value, (Between, Choice)) for check in lesson.checks for case in check.cases for value in case.values()
+    )
+    return list(range(count)) if drawn else [0]
 
 
 def dev_check(checker: Checker, lesson: Lesson, variant: int = 0) -> LessonReport:
     report = LessonReport(lesson.id, variant)
     rendered, _ = instantiate(lesson, variant)
+    missing = missing_dataset(lesson)
+    if missing:
+        report.problems.append(missing)
+        return report
     try:
         checker.reference(lesson, variant)
     except LessonBroken as exc:

@@ -86,13 +86,14 @@ ParamValue = Union[int, float, str, bool, list[Any], None]
 
 
 class Between(Strict):
-    """A case parameter drawn at random (seeded) from an inclusive integer range."""
+    """A parameter drawn at random (seeded): an integer from an inclusive range of
+    integers, or a float uniformly from a range given with a float bound."""
 
-    between: tuple[int, int]
+    between: tuple[int, int] | tuple[float, float]
 
     @field_validator("between")
     @classmethod
-    def _ordered(cls, v: tuple[int, int]) -> tuple[int, int]:
+    def _ordered(cls, v: tuple[float, float]) -> tuple[float, float]:
         if v[0] > v[1]:
             raise ValueError("lower bound above upper bound")
         return v

@@ -141,10 +141,29 @@ def helpers(mods: Modules, seed: int, logged: list[dict[str, Any]]) -> dict[str,
     def metric(name: str) -> list[float]:
         return [entry[name] for entry in logged if name in entry]
 
+    def with_cuda(available: bool, fn: Callable[..., Any], *args: Any) -> Any:
+        """Call fn as if a CUDA device were (or were not) present: device choice, tested anywhere."""
+        real = torch.cuda.is_available
+        torch.cuda.is_available = lambda: available
+        try:
+            return fn(*args)
+        finally:
+            torch.cuda.is_available = real
+
+    def accuracy_of(model: Any, x: Any, y: Any, batch: int = 1000) -> float:
+        """Share of correct argmax predictions, in eval mode, without gradients, on the model's device."""
+        device = next(model.parameters()).device
+        model.eval()
+        correct = 0
+        with torch.no_grad():
+            for i in range(0, len(x), batch):
+                correct += int((model(x[i : i + batch].to(device)).argmax(1).cpu() == y[i : i + batch]).sum())
+        return correct / max(len(x), 1)
+
     return {
         "torch": torch, "np": mods.np, "nn": mods.nn, "F": mods.F, "dist": mods.dist, "math": mods.math, "toy": mods.toy,
         "seed": seed, "randn": randn, "rand": rand, "randint": randint,
-        "grad_of": grad_of, "numgrad": numgrad, "printed": printed, "metric": metric,
+        "grad_of": grad_of, "numgrad": numgrad, "printed": printed, "metric": metric, "accuracy_of": accuracy_of, "with_cuda": with_cuda,
     }  # fmt: skip
 
 
@@ -205,6 +224,10 @@ def confine(job: dict[str, Any], channel: Channel) -> dict[str, str]:
 
 def run_job(job: dict[str, Any], channel: Channel) -> None:
     filename = job.get("filename") or "<your code>"
+    from engine import paths
+
+    # Datasets stay where they are (read-only) though HOME moves to the job folder.
+    os.environ.setdefault(paths.DATASETS_ENV, str(paths.datasets_dir()))
     os.chdir(job["job_dir"])
     os.environ.update(TMPDIR=job["job_dir"], HOME=job["job_dir"])
     sys.dont_write_bytecode = True

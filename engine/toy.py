@@ -110,3 +110,19 @@ def slime(frames: int = 60, size: int = 32, agents: int = 6, seed: int = 0):
         field = np.exp(-d2 / (2 * width[:, None, None] ** 2)).sum(axis=0)
         out[t] = field / max(field.max(), 1e-6)
     return torch.from_numpy(out)
+
+
+def dataset(name: str, split: str = "train"):
+    """A stored dataset as tensors: images float32 in [0, 1] shaped (n, C, H, W), labels int64.
+
+    `name` is mnist, fashion-mnist, cifar10 or cifar-like; get it first with
+    `tutor data get NAME`.
+    """
+    torch = _torch()
+    from engine import datasets
+
+    data = datasets.load(name, split)
+    images = torch.from_numpy(data.images.astype(np.float32) / 255.0)
+    if images.dim() == 3:
+        images = images.unsqueeze(1)
+    return images, torch.from_numpy(data.labels)

@@ -33,7 +33,9 @@ def draw(spec: Choice | Between | Any, rng: random.Random) -> Any:
         return spec.choice[rng.randrange(len(spec.choice))]
     if isinstance(spec, Between):
         lo, hi = spec.between
-        return rng.randint(lo, hi)
+        if isinstance(lo, int) and isinstance(hi, int):
+            return rng.randint(lo, hi)
+        return rng.uniform(lo, hi)
     return spec
 
 

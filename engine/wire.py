@@ -68,7 +68,8 @@ def encode(value: Any, depth: int = 0) -> Any:
 
 
 def _array(arr: np.ndarray, kind: str, meta: dict[str, Any] | None = None, dtype_name: str | None = None) -> dict:
-    arr = np.ascontiguousarray(arr)
+    # np.ascontiguousarray would turn a 0-d array into 1-d: keep the shape exactly.
+    arr = np.require(arr, requirements="C")
     if arr.size > MAX_ELEMENTS:
         raise ProtocolError(f"array of {arr.size} elements is over the limit")
     return {

@@ -29,11 +29,12 @@ def check_lessons(args: argparse.Namespace) -> int:
     with Runner() as runner:
         checker = Checker(runner)
         for item in items:
-            for variant in variants_to_try(item.lesson, args.variants):
+            variants = variants_to_try(item.lesson, args.variants)
+            for variant in variants:
                 report = dev_check(checker, item.lesson, variant)
                 reports.append(report)
                 mark = "[green]✔[/]" if report.ok else "[red]✘[/]"
-                label = f"{report.lesson_id}" + (f" (variant {variant})" if item.lesson.params else "")
+                label = f"{report.lesson_id}" + (f" (variant {variant})" if len(variants) > 1 else "")
                 console.print(f"{mark} {label}")
                 for problem in report.problems:
                     console.print(f"    [red]{problem}[/]", highlight=False)
