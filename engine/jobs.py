@@ -110,3 +110,86 @@ def run_to_end(run: JobRun, timeout: float | None = None) -> list[dict[str, Any]
             run.cancel()
             deadline = None
     return out
+
+
+@dataclass
+class TrackedRun:
+    """What the app shows of one job; updated by its reader thread under the manager's lock."""
+
+    id: int
+    run: JobRun
+    status: str = "starting"
+    header: dict[str, Any] = field(default_factory=dict)
+    last_step: dict[str, Any] = field(default_factory=dict)
+    epochs: list[dict[str, Any]] = field(default_factory=list)
+    summary: dict[str, Any] | None = None
+    series: Any = None
+
+    @property
+    def fraction(self) -> float:
+        """How much of the job is done, from 0 to 1."""
+        if self.summary and self.summary.get("status") == "done":
+            return 1.0
+        total_epochs = self.header.get("epochs") or 0
+        steps = self.header.get("steps_per_epoch") or 0
+        if not total_epochs or not steps:
+            return 0.0
+        epoch = self.last_step.get("epoch", len(self.epochs))
+        step = self.last_step.get("step", 0) + 1 if self.last_step else 0
+        return min(1.0, (epoch * steps + step) / (total_epochs * steps))
+
+
+class JobManager:
+    """Jobs that run in the background while the learner works elsewhere."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._runs: list[TrackedRun] = []
+
+    def start(self, job: str, **options: Any) -> TrackedRun:
+        from engine.series import Series
+
+        run = JobRun(job, **options)
+        tracked = TrackedRun(id=len(self._runs) + 1, run=run, series=Series())
+        with self._lock:
+            self._runs.append(tracked)
+        run.start()
+        threading.Thread(target=self._follow, args=(tracked,), daemon=True).start()
+        return tracked
+
+    def _follow(self, tracked: TrackedRun) -> None:
+        for event in tracked.run.events():
+            with self._lock:
+                kind = event.get("type")
+                if kind == "job":
+                    tracked.header = event
+                    tracked.status = "running"
+                elif kind == "step":
+                    tracked.last_step = event
+                elif kind == "epoch":
+                    tracked.epochs.append(event)
+                elif kind == "metric":
+                    tracked.series.add({"step": event.get("step"), **(event.get("values") or {})})
+                elif kind == "end":
+                    tracked.summary = event
+                    tracked.status = event.get("status", "failed")
+
+    def snapshot(self) -> list[TrackedRun]:
+        """Copies safe to read on the UI thread."""
+        with self._lock:
+            return [
+                TrackedRun(t.id, t.run, t.status, dict(t.header), dict(t.last_step), list(t.epochs),
+                           dict(t.summary) if t.summary else None, t.series.copy())
+                for t in self._runs
+            ]  # fmt: skip
+
+    def cancel(self, run_id: int) -> None:
+        with self._lock:
+            tracked = next((t for t in self._runs if t.id == run_id), None)
+        if tracked is not None:
+            tracked.run.cancel()
+
+    def cancel_all(self) -> None:
+        for tracked in self.snapshot():
+            if tracked.status in ("starting", "running"):
+                tracked.run.cancel()

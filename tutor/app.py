@@ -25,12 +25,16 @@ class TutorApp(App):
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
         Binding("f2", "browse", "Lessons", id="browse"),
+        Binding("f3", "runs", "Runs", id="runs"),
     ]
 
     def __init__(self, session: Session | None = None, lessons: Iterable[str] = (), *,
                  start_lesson: str | None = None, blink: bool = True, warm: bool = True) -> None:
         super().__init__()
         self.session = session or Session(lessons)
+        from engine.jobs import JobManager
+
+        self.jobs = JobManager()
         self.start_lesson = start_lesson
         self.blink = blink
         self.warm = warm
@@ -92,7 +96,14 @@ class TutorApp(App):
         screen.id = "browser-screen"
         self.push_screen(screen)
 
+    def action_runs(self) -> None:
+        from tutor.screens.runs import RunsScreen
+
+        if not isinstance(self.screen, RunsScreen):
+            self.push_screen(RunsScreen())
+
     def on_unmount(self) -> None:
+        self.jobs.cancel_all()
         self.session.close()
 
 

@@ -15,6 +15,7 @@ class RunActivity(Message):
     output: list[tuple[str, str]] = field(default_factory=list)
     metrics: list[dict[str, Any]] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
+    progress: tuple[int, int] | None = None  # the latest (done, total) from tutor.progress
 
 
 @dataclass

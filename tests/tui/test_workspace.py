@@ -139,7 +139,21 @@ async def test_browser_filters_and_opens_a_lesson(make_app):
         app.screen.query_one("#kind").value = "application"
         await pilot.pause()
         leaves = [n for track in tree.root.children for n in track.children]
-        assert [n.data for n in leaves] == ["extra/curve"]
-        tree.select_node(leaves[0])
+        kinds = {app.session.item(n.data).lesson.kind for n in leaves}
+        assert kinds == {"application"} and "extra/curve" in {n.data for n in leaves}
+        tree.select_node(next(n for n in leaves if n.data == "extra/curve"))
         await pilot.pause()
         assert isinstance(app.screen, WorkspaceScreen) and app.screen.lesson_id == "extra/curve"
+
+
+async def test_progress_from_learner_code_moves_a_bar(make_app, tmp_path):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_lesson(pilot, "extra/curve")
+        code = app.session.lesson("extra/curve").solution.replace(
+            "tutor.log(step=step, loss=loss.item())", "tutor.log(step=step, loss=loss.item())\n        tutor.progress(step + 1, steps)"
+        )
+        screen.editor.load_text(code)
+        await run_and_wait(pilot)
+        bar = screen.query_one("#run-progress")
+        assert bar.display and bar.total == 40 and bar.progress == 40

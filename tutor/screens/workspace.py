@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Log, Markdown, TabbedContent, TabPane, TextArea
+from textual.widgets import Footer, Header, Log, Markdown, ProgressBar, TabbedContent, TabPane, TextArea
 
 from tutor.messages import RunActivity, RunFailed, RunFinished
 from tutor.render import constraints_text
@@ -68,6 +68,7 @@ class WorkspaceScreen(Screen):
                 editor = CodeEditor.code_editor(self.session.code(self.lesson_id), language="python", id="editor")
                 editor.cursor_blink = self.app.blink
                 yield editor
+                yield ProgressBar(id="run-progress", show_eta=True)
                 with Horizontal(id="results"):
                     yield VerdictView(id="verdict")
                     with TabbedContent(id="tabs"):
@@ -91,6 +92,7 @@ class WorkspaceScreen(Screen):
         self.sub_title = self.lesson_id
         self.session.open(self.lesson_id)
         self.query_one("#editor", TextArea).focus()
+        self.query_one("#run-progress").display = False
         self.set_interval(WATCH_S, self._poll_external)
 
     @property
@@ -129,6 +131,7 @@ class WorkspaceScreen(Screen):
 
     def action_run(self) -> None:
         self.save_now()
+        self.query_one("#run-progress").display = False
         self.query_one(VerdictView).show_running()
         self.query_one("#output", Log).clear()
         self.query_one(MetricsChart).clear()
@@ -158,6 +161,11 @@ class WorkspaceScreen(Screen):
             chart.add(entry)
         if message.metrics and self.query_one(TabbedContent).active != "tab-chart":
             self.query_one(TabbedContent).active = "tab-chart"
+        if message.progress:
+            bar = self.query_one("#run-progress", ProgressBar)
+            bar.display = True
+            done, total = message.progress
+            bar.update(total=max(total, 1), progress=min(done, total))
 
     @on(RunFinished)
     def _show_verdict(self, message: RunFinished) -> None:
@@ -288,13 +296,15 @@ class _Batcher:
             self.pending.metrics.append({"step": event.get("step"), **(event.get("values") or {})})
         elif kind == "violation":
             self.pending.violations.append(str(event.get("kind")))
+        elif kind == "progress":
+            self.pending.progress = (int(event.get("done", 0)), int(event.get("total", 0)))
         now = time.monotonic()
         if now - self.last >= BATCH_S:
             self.flush()
 
     def flush(self) -> None:
         pending = self.pending
-        if pending.output or pending.metrics or pending.violations:
+        if pending.output or pending.metrics or pending.violations or pending.progress:
             self.post(pending)
             self.pending = RunActivity()
         self.last = time.monotonic()

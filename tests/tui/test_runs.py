@@ -1,0 +1,56 @@
+"""The Runs screen: a job started from the app streams progress and curves, and keeps going elsewhere."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual.widgets import DataTable, Select
+
+from tests.tui.conftest import SIZE
+from tutor.widgets.chart import MetricsChart
+
+
+async def test_a_job_runs_in_the_background_with_progress_and_a_curve(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f3")
+        await pilot.pause()
+        app.screen.query_one("#job-choice", Select).value = "moons-mlp"
+        await pilot.press("s")
+        await pilot.pause()
+        await pilot.press("escape")  # leave the Runs screen: the job goes on
+        for _ in range(240):
+            await asyncio.sleep(0.25)
+            runs = app.jobs.snapshot()
+            if runs and runs[0].status not in ("starting", "running"):
+                break
+        run = app.jobs.snapshot()[0]
+        assert run.status == "done" and run.summary["met"] is True
+        assert len(run.epochs) == 4 and run.fraction == 1.0
+        await pilot.press("f3")
+        await pilot.pause(0.5)
+        table = app.screen.query_one(DataTable)
+        row = table.get_row_at(0)
+        assert row[1] == "moons-mlp" and row[3] == "done" and row[5] == "100%"
+        chart = app.screen.query_one(MetricsChart)
+        assert "loss" in chart.series and len(chart.series["loss"][0]) >= 2
+        assert "val_acc" in chart.series
+
+
+async def test_cancel_a_run_from_the_screen(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f3")
+        await pilot.pause()
+        app.jobs.start("moons-mlp", epochs=100_000)
+        for _ in range(200):
+            await asyncio.sleep(0.1)
+            if app.jobs.snapshot()[0].epochs:
+                break
+        await pilot.pause(0.3)
+        await pilot.press("x")
+        for _ in range(100):
+            await asyncio.sleep(0.1)
+            if app.jobs.snapshot()[0].status == "cancelled":
+                break
+        assert app.jobs.snapshot()[0].status == "cancelled"
