@@ -1,11 +1,25 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
+# Datasets are shared by every test (and kept between runs): fetching MNIST once is enough.
+DATASETS = ROOT / ".cache" / "datasets"
+os.environ["TUTOR_DATASETS"] = str(DATASETS)
+
+
+def ensure_dataset(name: str) -> None:
+    """Fetch a dataset a lesson needs into the shared test cache, once."""
+    from engine import datasets
+
+    try:
+        datasets.verify(name)
+    except datasets.DatasetError:
+        datasets.SOURCES[name](log=lambda *_: None)
 
 
 @pytest.fixture(autouse=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine.loader import load_paths
 from tests.conftest import DATA
 from tutor.app import TutorApp
 from tutor.session import Session
@@ -10,7 +11,9 @@ SIZE = (120, 40)
 
 
 def app() -> TutorApp:
-    tutor = TutorApp(session=Session(lessons=[str(DATA / "pack")]), blink=False, warm=False)
+    # A fixed pack, not the growing curriculum: what is drawn changes only when the app does.
+    catalog = load_paths([DATA / "snapshot-pack"])
+    tutor = TutorApp(session=Session(catalog=catalog), blink=False, warm=False)
     tutor.animation_level = "none"
     return tutor
 

@@ -8,6 +8,7 @@ from engine.checker import Checker
 from engine.devcheck import dev_check, variants_to_try
 from engine.loader import load_catalog
 from engine.runner import Runner
+from tests.conftest import ensure_dataset
 
 def _variants(lesson):
     # Drills are cheap: six draws of their hidden inputs.  Training lessons: two.
@@ -25,6 +26,8 @@ def checker():
 
 @pytest.mark.parametrize(("lesson", "variant"), CASES, ids=[f"{lesson.id}@{v}" for lesson, v in CASES])
 def test_lesson_decides(checker, lesson, variant):
+    if lesson.requires.dataset:
+        ensure_dataset(lesson.requires.dataset)
     report = dev_check(checker, lesson, variant)
     assert report.ok, "\n".join(report.problems)
     assert lesson.decoys, "every lesson needs decoys"

@@ -111,7 +111,13 @@ def test_an_unavailable_device_fails_with_a_clear_message():
 # --- datasets -------------------------------------------------------------------------------------
 
 
-def test_stored_datasets_are_verified_by_checksum():
+@pytest.fixture
+def own_datasets(tmp_path, monkeypatch):
+    """These tests write datasets: never into the shared cache the lesson tests read."""
+    monkeypatch.setenv("TUTOR_DATASETS", str(tmp_path / "datasets"))
+
+
+def test_stored_datasets_are_verified_by_checksum(own_datasets):
     split = datasets.Split(np.arange(2 * 4 * 4, dtype=np.uint8).reshape(2, 4, 4), np.array([0, 1]))
     path = datasets.store("tiny", {"train": split, "test": split}, "tests")
     assert datasets.verify("tiny")["sizes"] == {"train": 2, "test": 2}
@@ -139,7 +145,7 @@ def test_the_unpickler_accepts_arrays_and_refuses_anything_else():
         datasets.safe_unpickle(pickle.dumps(Evil()))
 
 
-def test_mnist_from_a_torchvision_root(tmp_path, monkeypatch):
+def test_mnist_from_a_torchvision_root(tmp_path, monkeypatch, own_datasets):
     raw = tmp_path / "MNIST" / "raw"
     raw.mkdir(parents=True)
 
@@ -159,7 +165,7 @@ def test_mnist_from_a_torchvision_root(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("fmt", ["binary", "python"])
-def test_the_real_cifar10_format_reader(tmp_path, fmt):
+def test_the_real_cifar10_format_reader(tmp_path, fmt, own_datasets):
     rng = np.random.default_rng(1)
     folder = tmp_path / "cifar"
     folder.mkdir()
