@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Iterable
+import time
+from typing import Callable, Iterable
 
 from textual import work
 from textual.app import App
@@ -26,12 +27,16 @@ class TutorApp(App):
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
         Binding("f2", "browse", "Lessons", id="browse"),
         Binding("f3", "runs", "Runs", id="runs"),
+        Binding("f4", "speed", "Speed", id="speed"),
     ]
 
     def __init__(self, session: Session | None = None, lessons: Iterable[str] = (), *,
-                 start_lesson: str | None = None, blink: bool = True, warm: bool = True) -> None:
+                 start_lesson: str | None = None, blink: bool = True, warm: bool = True,
+                 speed: str | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__()
         self.session = session or Session(lessons)
+        self.speed = speed  # "" opens the speed menu; a lesson id starts that challenge
+        self.clock = clock
         from engine.jobs import JobManager
 
         self.jobs = JobManager()
@@ -48,6 +53,12 @@ class TutorApp(App):
             self.notify(self.session.state.warning, severity="warning", timeout=10)
         if self.start_lesson:
             self.open_lesson(self.start_lesson)
+        if self.speed is not None:
+            self.action_speed()
+            if self.speed:
+                from tutor import speed
+
+                self.start_attempt(speed.new_challenge(self.session.item(self.speed).lesson, self.clock))
         if self.warm:
             self.warm_up()
         if os.environ.get(FIRST_FRAME_ENV):
@@ -96,6 +107,24 @@ class TutorApp(App):
         screen.id = "browser-screen"
         self.push_screen(screen)
 
+    def action_speed(self) -> None:
+        from tutor.screens.speed import SpeedMenuScreen
+
+        self.push_screen(SpeedMenuScreen())
+
+    def start_attempt(self, attempt) -> None:
+        from tutor.screens.speed import SpeedWorkspaceScreen
+
+        self.push_screen(SpeedWorkspaceScreen(attempt))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        from tutor.screens.speed import SpeedWorkspaceScreen
+
+        # During a timed attempt, the ways to look things up stay shut.
+        if isinstance(self.screen, SpeedWorkspaceScreen) and action in ("browse", "command_palette", "runs", "speed"):
+            return False
+        return True
+
     def action_runs(self) -> None:
         from tutor.screens.runs import RunsScreen
 
@@ -107,7 +136,7 @@ class TutorApp(App):
         self.session.close()
 
 
-def run_app(lessons: Iterable[str] = (), start_lesson: str | None = None) -> int:
+def run_app(lessons: Iterable[str] = (), start_lesson: str | None = None, speed: str | None = None) -> int:
     bench = bool(os.environ.get(FIRST_FRAME_ENV))
-    TutorApp(lessons=lessons, start_lesson=start_lesson, warm=not bench).run(headless=bench)
+    TutorApp(lessons=lessons, start_lesson=start_lesson, warm=not bench, speed=speed).run(headless=bench)
     return 0

@@ -104,6 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
     _json_arg(ls)
     ls.set_defaults(run="tutor.commands.data:list_datasets")
 
+    p = sub.add_parser("speed", help="timed speed-coding: challenges and sprints against the clock")
+    p.add_argument("challenge", nargs="?", help="start this challenge at once")
+    p.add_argument("--list", action="store_true", help="list challenges with time limits and personal bests")
+    _json_arg(p)
+    _lessons_arg(p)
+    p.set_defaults(run="tutor.commands.speed:speed")
+
     p = sub.add_parser("watch", help="check a lesson's file on every save, headless; pass moves on")
     p.add_argument("id", nargs="?", help="lesson id (default: where you left off)")
     p.add_argument("--once", action="store_true", help="stop after the first pass")

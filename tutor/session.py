@@ -43,12 +43,12 @@ class Session:
 
     # --- lessons -------------------------------------------------------------------
 
-    def lesson(self, lesson_id: str) -> Lesson:
-        """The lesson as the learner sees it (variant 0, templates filled)."""
+    def lesson(self, lesson_id: str, variant: int = 0) -> Lesson:
+        """The lesson as the learner sees it (templates filled for the variant)."""
         item = self.catalog.get(lesson_id)
         if item is None:
             raise KeyError(lesson_id)
-        return instantiate(item.lesson, 0)[0]
+        return instantiate(item.lesson, variant)[0]
 
     def item(self, lesson_id: str) -> LoadedLesson:
         item = self.catalog.get(lesson_id)
@@ -167,10 +167,11 @@ class Session:
         sink: Callable[[dict[str, Any]], None] | None = None,
         mode: str = "practice",
         filename: str = "<your code>",
+        variant: int = 0,
     ) -> "Verdict":
         checker = self._ensure_checker()
         item = self.item(lesson_id)
-        verdict = checker.check(item.lesson, code, sink=sink, on_start=self._started, filename=filename)
+        verdict = checker.check(item.lesson, code, sink=sink, on_start=self._started, filename=filename, variant=variant)
         self._active = None
         if verdict.problem != "the run was stopped":
             passed, total = verdict.score

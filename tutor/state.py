@@ -47,6 +47,16 @@ CREATE TABLE IF NOT EXISTS code (
     text TEXT NOT NULL,
     saved_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS speed_attempts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    challenge TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    at REAL NOT NULL,
+    time_to_green REAL,
+    score INTEGER NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS speed_challenge ON speed_attempts (challenge, at);
 CREATE TABLE IF NOT EXISTS code_versions (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     lesson_id TEXT NOT NULL,
@@ -194,6 +204,38 @@ class State:
     def set_last_lesson(self, lesson_id: str) -> None:
         with self._tx() as db:
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_lesson', ?)", (lesson_id,))
+
+    # --- speed mode ----------------------------------------------------------------
+
+    def record_speed(self, record: dict) -> None:
+        """Store one timed attempt (its splits, items and code) for history and personal bests."""
+        import json
+
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO speed_attempts (challenge, kind, at, time_to_green, score, record) VALUES (?, ?, ?, ?, ?, ?)",
+                (record["challenge"], record["kind"], time.time(), record.get("time_to_green"), record["score"],
+                 json.dumps(record)),
+            )  # fmt: skip
+
+    def speed_history(self, challenge: str | None = None) -> list[dict]:
+        import json
+
+        query = "SELECT at, record FROM speed_attempts"
+        args: tuple = ()
+        if challenge:
+            query += " WHERE challenge=?"
+            args = (challenge,)
+        rows = self._db.execute(query + " ORDER BY at, id", args)
+        return [{**json.loads(record), "at": at} for at, record in rows]
+
+    def personal_best(self, challenge: str) -> dict | None:
+        """The fastest all-green attempt; failing that, the best score."""
+        history = self.speed_history(challenge)
+        green = [r for r in history if r.get("time_to_green") is not None]
+        if green:
+            return min(green, key=lambda r: r["time_to_green"])
+        return max(history, key=lambda r: r["score"]) if history else None
 
     # --- code ------------------------------------------------------------------
 

@@ -42,9 +42,12 @@ class WorkspaceScreen(Screen):
         Binding("ctrl+n", "next", "Next lesson", id="next", priority=True),
     ]
 
-    def __init__(self, lesson_id: str) -> None:
+    mode = "practice"
+
+    def __init__(self, lesson_id: str, variant: int = 0) -> None:
         super().__init__()
         self.lesson_id = lesson_id
+        self.variant = variant
         self.hints_shown = 0
         self._save_timer: Any = None
         self._watched: tuple[Path, float] | None = None
@@ -57,15 +60,25 @@ class WorkspaceScreen(Screen):
 
     # --- layout ------------------------------------------------------------------------
 
+    @property
+    def lesson(self):
+        return self.session.lesson(self.lesson_id, self.variant)
+
+    @property
+    def save_key(self) -> str:
+        """Where the code is kept in the learner's state."""
+        return self.lesson_id
+
+    def initial_code(self) -> str:
+        return self.session.code(self.lesson_id)
+
     def compose(self) -> ComposeResult:
-        lesson = self.session.lesson(self.lesson_id)
         yield Header()
         with Horizontal(id="workspace"):
             with VerticalScroll(id="task-pane"):
-                yield Markdown(self._task_markdown(lesson), id="task")
-                yield Markdown("", id="hints")
+                yield from self.compose_task()
             with Vertical(id="work-pane"):
-                editor = CodeEditor.code_editor(self.session.code(self.lesson_id), language="python", id="editor")
+                editor = CodeEditor.code_editor(self.initial_code(), language="python", id="editor")
                 editor.cursor_blink = self.app.blink
                 yield editor
                 yield ProgressBar(id="run-progress", show_eta=True)
@@ -78,6 +91,10 @@ class WorkspaceScreen(Screen):
                             yield MetricsChart(id="chart")
         yield Footer()
 
+    def compose_task(self) -> ComposeResult:
+        yield Markdown(self._task_markdown(self.lesson), id="task")
+        yield Markdown("", id="hints")
+
     def _task_markdown(self, lesson: Any) -> str:
         rules = constraints_text(lesson)
         meta = f"*{lesson.kind} · about {lesson.minutes} min · {lesson.source.seed.split('_')[0]} {lesson.source.section}*"
@@ -88,7 +105,7 @@ class WorkspaceScreen(Screen):
         return "\n\n".join(parts)
 
     def on_mount(self) -> None:
-        self.title = self.session.lesson(self.lesson_id).title
+        self.title = self.lesson.title
         self.sub_title = self.lesson_id
         self.session.open(self.lesson_id)
         self.query_one("#editor", TextArea).focus()
@@ -113,7 +130,7 @@ class WorkspaceScreen(Screen):
             self._save_timer.stop()
         self._save_timer = None
         if self._text is not None:
-            self.session.save(self.lesson_id, self._text)
+            self.session.save(self.save_key, self._text)
 
     def on_unmount(self) -> None:
         # The widgets are gone by now; the last text seen is kept in _text.
@@ -143,7 +160,7 @@ class WorkspaceScreen(Screen):
     def run_check(self, code: str) -> None:
         batch = _Batcher(self.post_message)
         try:
-            verdict = self.session.check(self.lesson_id, code, sink=batch.add)
+            verdict = self.session.check(self.lesson_id, code, sink=batch.add, mode=self.mode, variant=self.variant)
         except Exception as exc:  # an authoring or runner failure: say so, keep the app
             batch.flush()
             self.post_message(RunFailed(self.lesson_id, f"{type(exc).__name__}: {exc}"))
@@ -172,7 +189,7 @@ class WorkspaceScreen(Screen):
         verdict = message.verdict
         self.query_one(VerdictView).show_verdict(verdict)
         self.refresh_bindings()
-        if verdict.passed:
+        if verdict.passed and self.mode == "practice":
             self.notify("All checks passed. ctrl+n for the next lesson.", title="Passed", timeout=4)
 
     @on(RunFailed)
@@ -187,7 +204,7 @@ class WorkspaceScreen(Screen):
     # --- hints, reset, solution, versions -----------------------------------------------------
 
     def action_hint(self) -> None:
-        lesson = self.session.lesson(self.lesson_id)
+        lesson = self.lesson
         if self.hints_shown >= len(lesson.hints):
             self.notify("No more hints: F8 shows the reference solution.", timeout=3)
             return
@@ -222,7 +239,7 @@ class WorkspaceScreen(Screen):
         self.app.push_screen(VersionsScreen(versions), restore)
 
     def action_solution(self) -> None:
-        lesson = self.session.lesson(self.lesson_id)
+        lesson = self.lesson
         done = self.session.state.progress(self.lesson_id).status == "done"
         if done:
             self.app.push_screen(SolutionScreen(lesson.solution))

@@ -1,0 +1,263 @@
+"""Speed mode: pick a timed challenge or a sprint, race the clock, see the score and the history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, DataTable, Footer, Header, Label, Markdown, OptionList, Static
+from textual.widgets.option_list import Option
+
+from tutor import speed
+from tutor.messages import RunFinished
+from tutor.screens.workspace import WorkspaceScreen
+from tutor.widgets.chart import MetricsChart
+
+TICK_S = 0.2
+
+
+def clock_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes:02d}:{secs:02d}"
+
+
+class SpeedMenuScreen(Screen):
+    """Challenges with their limits and personal bests; sprints; retry what you missed."""
+
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="back")]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="speed-menu"):
+            yield Static("From memory, against the clock: hints, solutions and the browser are locked while the clock runs.", id="speed-intro")
+            yield OptionList(id="speed-list")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "Speed"
+        self.sub_title = "timed challenges and sprints"
+        self.fill()
+        self.query_one(OptionList).focus()
+
+    def on_screen_resume(self) -> None:
+        self.fill()
+
+    def fill(self) -> None:
+        session = self.app.session
+        options = self.query_one(OptionList)
+        options.clear_options()
+        for seconds in speed.SPRINT_SECONDS:
+            options.add_option(Option(f"Sprint · {seconds} s of drills, one after another", id=f"sprint:{seconds}"))
+        history = session.state.speed_history("sprint")
+        if speed.missed_items(history):
+            options.add_option(Option("Sprint · retry what you missed or were slowest on", id="retry"))
+        for lesson in speed.challenges(session.catalog):
+            best = session.state.personal_best(lesson.id)
+            pb = f"best {clock_text(best['time_to_green'])}" if best and best.get("time_to_green") else "no best yet"
+            limit = lesson.time_limit or lesson.minutes * 60
+            options.add_option(Option(f"{lesson.title} · {clock_text(limit)} · {pb}", id=f"challenge:{lesson.id}"))
+        options.highlighted = 0
+
+    @on(OptionList.OptionSelected)
+    def _start(self, event: OptionList.OptionSelected) -> None:
+        kind, _, value = (event.option.id or "").partition(":")
+        session = self.app.session
+        if kind == "sprint":
+            attempt = speed.new_sprint(session.catalog, self.app.clock, seconds=int(value))
+        elif kind == "retry":
+            items = speed.missed_items(session.state.speed_history("sprint"))
+            attempt = speed.new_sprint(session.catalog, self.app.clock, seconds=120, items=items)
+        else:
+            attempt = speed.new_challenge(session.item(value).lesson, self.app.clock)
+        self.app.start_attempt(attempt)
+
+
+class SpeedWorkspaceScreen(WorkspaceScreen):
+    """The workspace against the clock: a countdown, splits beside the best's, locked help."""
+
+    mode = "speed"
+    LOCKED = {"hint", "solution", "browse", "external", "versions", "next", "reset"}
+    BINDINGS = [
+        Binding("f5", "run", "Run & check", id="run", priority=True),
+        Binding("escape,ctrl+c", "stop", "Stop", id="stop", priority=True),
+        Binding("ctrl+g", "give_up", "Finish now", id="give-up", priority=True),
+    ]
+
+    def __init__(self, attempt: speed.Attempt) -> None:
+        item = attempt.item
+        super().__init__(item.lesson_id, item.variant)
+        self.attempt = attempt
+        self.ghost: dict[str, float] = {}
+        self._grading = False
+
+    @property
+    def save_key(self) -> str:
+        return f"speed:{self.lesson_id}"
+
+    def initial_code(self) -> str:
+        return self.lesson.starter
+
+    def compose_task(self) -> ComposeResult:
+        yield Static("", id="countdown")
+        yield Markdown(self._task_markdown(self.lesson), id="task")
+        yield DataTable(id="splits", cursor_type="none", show_cursor=False)
+
+    def _task_markdown(self, lesson: Any) -> str:
+        position = f"Drill {self.attempt.current + 1} of {len(self.attempt.items)} · " if self.attempt.kind == "sprint" else ""
+        return f"# {lesson.title}\n\n*{position}from memory*\n\n" + speed.strip_code_examples(lesson.task)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        best = self.session.state.personal_best(self.attempt.challenge)
+        self.ghost = (best or {}).get("splits", {})  # the best attempt's splits, run beside yours
+        self.sub_title = f"speed · {self.attempt.challenge}"
+        table = self.query_one("#splits", DataTable)
+        table.add_columns("split", "best", "check")
+        self.set_interval(TICK_S, self.tick)
+        self.tick()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self.LOCKED:
+            return False
+        if action == "give_up":
+            return not self.attempt.done
+        return super().check_action(action, parameters)
+
+    # --- the clock ---------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        now = self.app.clock()
+        remaining = self.attempt.remaining(now)
+        label = self.query_one("#countdown", Static)
+        label.update(Text(f"⏱ {clock_text(remaining)} left", style="bold"))
+        label.set_class(self.attempt.warning(now), "warning")
+        self.show_splits()
+        if self.attempt.expired(now) and not self._grading:
+            self.time_up()
+
+    def show_splits(self) -> None:
+        table = self.query_one("#splits", DataTable)
+        table.clear()
+        names = self.attempt.check_names or [c.name for c in self.lesson.checks]
+        for name in names:
+            split = self.attempt.splits.get(name)
+            ghost = self.ghost.get(name)
+            style = "green" if split is not None and (ghost is None or split <= ghost) else "yellow" if split is not None else "dim"
+            table.add_row(Text(clock_text(split), style=style), Text(clock_text(ghost), style="dim"), name)
+
+    def time_up(self) -> None:
+        """Time is out: stop any run, save the code and grade it as it stands."""
+        self._grading = True
+        self.session.stop()
+        self.save_now()
+        self.attempt.code[self.attempt.current] = self.editor.text
+        self.notify("Time is up: grading your code as it stands.", severity="warning", timeout=4)
+        self.query_one("#verdict").show_running()
+        self.run_check(self.editor.text)
+
+    def action_give_up(self) -> None:
+        self.attempt.finish(self.app.clock())
+        self.end_attempt()
+
+    # --- checks ---------------------------------------------------------------------------------
+
+    def action_run(self) -> None:
+        self.attempt.code[self.attempt.current] = self.editor.text
+        super().action_run()
+
+    @on(RunFinished)
+    def _counted(self, message: RunFinished) -> None:
+        now = self.app.clock()
+        if self._grading:
+            if message.verdict.problem != "the run was stopped":
+                self.attempt.record(message.verdict, self.attempt.started + self.attempt.limit_s)
+            self.attempt.finish(now, timed_out=True)
+            self.end_attempt()
+            return
+        if self.attempt.expired(now):
+            return  # the final grading run is on its way
+        before = self.attempt.current
+        self.attempt.record(message.verdict, now)
+        self.show_splits()
+        if self.attempt.done:
+            self.end_attempt()
+        elif self.attempt.current != before:
+            self.app.switch_screen(SpeedWorkspaceScreen(self.attempt))
+
+    def end_attempt(self) -> None:
+        self.session.state.record_speed(self.attempt.to_record())
+        self.app.switch_screen(SpeedResultScreen(self.attempt))
+
+
+class SpeedResultScreen(Screen):
+    BINDINGS = [Binding("escape", "back", "Back", id="back"), Binding("r", "again", "Again", id="again")]
+
+    def __init__(self, attempt: speed.Attempt) -> None:
+        super().__init__()
+        self.attempt = attempt
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="speed-result"):
+            yield Static(id="result-summary")
+            with Horizontal(id="result-body"):
+                yield DataTable(id="result-splits", cursor_type="none")
+                yield MetricsChart(title="time to all-green, attempt by attempt (s)", id="history-chart")
+            with Horizontal(id="result-actions"):
+                yield Button("Again (r)", id="again", variant="primary")
+                yield Button("Back to speed (Esc)", id="back")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        attempt = self.attempt
+        session = self.app.session
+        self.title = "Result"
+        history = session.state.speed_history(attempt.challenge)
+        best = session.state.personal_best(attempt.challenge)
+        previous = [r for r in history[:-1] if r.get("time_to_green") is not None]
+        new_best = attempt.time_to_green is not None and all(attempt.time_to_green < r["time_to_green"] for r in previous)
+        lines = [
+            Text.assemble(("Score ", "bold"), (str(attempt.score()), "bold cyan"),
+                          ("  ★ new personal best" if new_best else "", "bold yellow")),  # fmt: skip
+            Text(f"{attempt.passed_checks} of {len(attempt.check_names)} checks green · "
+                 f"time to all-green {clock_text(attempt.time_to_green)} · {attempt.runs} runs, {attempt.failed_runs} failed"
+                 + (" · time ran out: graded as it stood" if attempt.timed_out else "")),  # fmt: skip
+            Text(f"personal best: {clock_text(best.get('time_to_green'))} (score {best['score']})" if best else "first attempt", style="dim"),
+            Text("score = 100 × share of checks green + up to 50 for time left − 5 per failed run", style="dim"),
+        ]
+        self.query_one("#result-summary", Static).update(Text("\n").join(lines))
+        table = self.query_one("#result-splits", DataTable)
+        table.add_columns("check", "split", "best")
+        ghost = (best or {}).get("splits", {}) if not new_best else {}
+        for name in attempt.check_names:
+            table.add_row(name, clock_text(attempt.splits.get(name)), clock_text(ghost.get(name)))
+        chart = self.query_one(MetricsChart)
+        for index, record in enumerate(history, start=1):
+            if record.get("time_to_green") is not None:
+                chart.add({"step": index, "time to green": record["time_to_green"]})
+        days = sorted({dt.date.fromtimestamp(r["at"]).isoformat() for r in history})
+        self.sub_title = f"{len(history)} attempts over {len(days)} day(s)"
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.action_again() if event.button.id == "again" else self.action_back()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_again(self) -> None:
+        session = self.app.session
+        if self.attempt.kind == "sprint":
+            attempt = speed.new_sprint(session.catalog, self.app.clock, seconds=self.attempt.limit_s)
+        else:
+            attempt = speed.new_challenge(session.item(self.attempt.challenge).lesson, self.app.clock)
+        self.app.pop_screen()
+        self.app.start_attempt(attempt)

@@ -1,0 +1,223 @@
+"""Timed speed-coding, headless: attempts against the clock, splits, scores, sprints, history.
+
+The clock is injected (`Clock`), so the countdown and the splits can be
+tested to the second without sleeping.  The app only calls this module.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+from engine.loader import Catalog
+
+Clock = Callable[[], float]
+
+SPRINT_TRACKS = ("tensors", "indexing", "reshaping", "broadcasting", "autograd")
+SPRINT_SECONDS = (60, 120, 180)
+FAILED_RUN_PENALTY = 5
+WARNING_S = 60
+
+
+@dataclass
+class Item:
+    """One thing to solve in an attempt: a lesson at a variant."""
+
+    lesson_id: str
+    variant: int = 0
+    passed: bool = False
+    split_s: float | None = None  # seconds from the attempt's start to all-green
+
+
+@dataclass
+class Attempt:
+    challenge: str  # a lesson id, or "sprint"
+    kind: str  # "challenge" or "sprint"
+    limit_s: int
+    items: list[Item]
+    started: float
+    check_names: list[str] = field(default_factory=list)
+    splits: dict[str, float] = field(default_factory=dict)  # check name -> first green, seconds
+    runs: int = 0
+    failed_runs: int = 0
+    finished: float | None = None
+    timed_out: bool = False
+    current: int = 0  # index of the item being solved (sprints move on)
+    code: dict[int, str] = field(default_factory=dict)
+
+    # --- the clock -------------------------------------------------------------------
+
+    def elapsed(self, now: float) -> float:
+        end = self.finished if self.finished is not None else now
+        return max(0.0, end - self.started)
+
+    def remaining(self, now: float) -> float:
+        return max(0.0, self.limit_s - self.elapsed(now))
+
+    def expired(self, now: float) -> bool:
+        return self.finished is None and self.elapsed(now) >= self.limit_s
+
+    def warning(self, now: float) -> bool:
+        """The last minute (the last quarter, for attempts shorter than four minutes)."""
+        return self.remaining(now) <= min(WARNING_S, self.limit_s / 4)
+
+    @property
+    def item(self) -> Item:
+        return self.items[self.current]
+
+    @property
+    def done(self) -> bool:
+        return self.finished is not None
+
+    # --- checks --------------------------------------------------------------------------
+
+    def record(self, verdict: Any, now: float) -> None:
+        """Count a check run and keep each check's first green time as a split."""
+        self.runs += 1
+        at = round(now - self.started, 3)
+        if not verdict.passed:
+            self.failed_runs += 1
+        prefix = f"{self.current + 1}. " if self.kind == "sprint" else ""
+        for check in verdict.checks:
+            name = prefix + check.name
+            if name not in self.check_names:
+                self.check_names.append(name)
+            if check.passed and name not in self.splits:
+                self.splits[name] = at
+        if verdict.passed and not self.item.passed:
+            self.item.passed = True
+            self.item.split_s = at
+            if self.kind == "sprint" and self.current + 1 < len(self.items):
+                self.current += 1
+            else:
+                self.finish(now)
+
+    def finish(self, now: float, timed_out: bool = False) -> None:
+        if self.finished is None:
+            self.finished = min(now, self.started + self.limit_s)
+            self.timed_out = timed_out
+
+    # --- score ---------------------------------------------------------------------------------
+
+    @property
+    def all_green(self) -> bool:
+        return all(item.passed for item in self.items)
+
+    @property
+    def time_to_green(self) -> float | None:
+        return self.items[-1].split_s if self.all_green else None
+
+    @property
+    def passed_checks(self) -> int:
+        return len(self.splits)
+
+    def score(self) -> int:
+        """100 for all checks green, plus up to 50 for time left, minus 5 per failed run."""
+        total = max(len(self.check_names), 1)
+        base = 100 * self.passed_checks / total
+        if self.kind == "sprint":
+            base = 100 * sum(item.passed for item in self.items) / len(self.items)
+        bonus = 50 * (1 - self.time_to_green / self.limit_s) if self.time_to_green is not None else 0
+        return max(0, round(base + bonus - FAILED_RUN_PENALTY * self.failed_runs))
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "challenge": self.challenge,
+            "kind": self.kind,
+            "limit_s": self.limit_s,
+            "duration_s": round(self.elapsed(self.finished or self.started), 3),
+            "time_to_green": self.time_to_green,
+            "passed_checks": self.passed_checks,
+            "total_checks": len(self.check_names),
+            "runs": self.runs,
+            "failed_runs": self.failed_runs,
+            "score": self.score(),
+            "timed_out": self.timed_out,
+            "splits": self.splits,
+            "items": [asdict(item) for item in self.items],
+            "code": {str(k): v for k, v in self.code.items()},
+        }
+
+
+# --- making attempts ------------------------------------------------------------------------------
+
+
+def challenges(catalog: Catalog) -> list[Any]:
+    return [item.lesson for item in catalog.lessons if item.lesson.kind == "challenge"]
+
+
+def sprint_pool(catalog: Catalog) -> list[Any]:
+    """Short drills from the creation, indexing, reshaping, broadcasting and autograd tracks."""
+    return [
+        item.lesson
+        for item in catalog.lessons
+        if item.lesson.kind == "drill" and item.lesson.track in SPRINT_TRACKS and item.lesson.minutes <= 4
+    ]
+
+
+def new_challenge(lesson: Any, clock: Clock) -> Attempt:
+    limit = lesson.time_limit or lesson.minutes * 60
+    return Attempt(lesson.id, "challenge", limit, [Item(lesson.id)], clock(), [c.name for c in lesson.checks])
+
+
+def new_sprint(catalog: Catalog, clock: Clock, seconds: int = 120, items: list[Item] | None = None,
+               seed: int | None = None) -> Attempt:  # fmt: skip
+    """A sprint: drill variants one after another; about one drill per 30 seconds."""
+    rng = random.Random(seed)
+    if items is None:
+        pool = sprint_pool(catalog)
+        count = max(2, min(len(pool), seconds // 30))
+        chosen = rng.sample(pool, count) if len(pool) >= count else pool
+        items = [Item(lesson.id, rng.randrange(1, 10_000) if lesson.params else 0) for lesson in chosen]
+    return Attempt("sprint", "sprint", seconds, items, clock())
+
+
+def missed_items(history: list[dict[str, Any]], count: int = 4) -> list[Item]:
+    """Sprint items the learner failed, then the slowest ones they solved: "retry what you missed"."""
+    failed: list[Item] = []
+    solved: list[tuple[float, Item]] = []
+    for record in history:
+        if record.get("kind") != "sprint":
+            continue
+        previous = 0.0
+        for raw in record.get("items", []):
+            item = Item(raw["lesson_id"], raw.get("variant", 0))
+            if not raw.get("passed"):
+                failed.append(item)
+            else:
+                split = raw.get("split_s") or 0.0
+                solved.append((split - previous, item))
+                previous = split
+    solved.sort(key=lambda pair: pair[0], reverse=True)
+    out: list[Item] = []
+    for item in failed + [item for _, item in solved]:
+        if all((item.lesson_id, item.variant) != (o.lesson_id, o.variant) for o in out):
+            out.append(item)
+        if len(out) == count:
+            break
+    return out
+
+
+def strip_code_examples(markdown: str) -> str:
+    """The task without its fenced code blocks: in a timed attempt, patterns come from memory."""
+    out, fenced = [], False
+    for line in markdown.splitlines():
+        if line.strip().startswith("```"):
+            if not fenced:
+                out.append("*(code example hidden: from memory)*")
+            fenced = not fenced
+            continue
+        if not fenced:
+            out.append(line)
+    return "\n".join(out)
+
+
+def now() -> float:
+    return time.monotonic()
+
+
+def dumps(record: dict[str, Any]) -> str:
+    return json.dumps(record, separators=(",", ":"))
