@@ -104,6 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
     _json_arg(ls)
     ls.set_defaults(run="tutor.commands.data:list_datasets")
 
+    p = sub.add_parser("stats", help="your progress per track and seed, attempts and timed runs")
+    _json_arg(p)
+    _lessons_arg(p)
+    p.set_defaults(run="tutor.commands.stats:stats")
+
     p = sub.add_parser("speed", help="timed speed-coding: challenges and sprints against the clock")
     p.add_argument("challenge", nargs="?", help="start this challenge at once")
     p.add_argument("--list", action="store_true", help="list challenges with time limits and personal bests")

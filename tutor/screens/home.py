@@ -11,16 +11,13 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from tutor.screens_text import bar
+
 WELCOME = (
     "Welcome to tutor. Pick a lesson, write code in the editor, press [b]F5[/] to check it.\n"
     "[b]F1[/] gives a hint, [b]F2[/] lists every lesson, [b]ctrl+p[/] jumps to one by name.\n"
     "Your code saves itself as you type; [b]ctrl+q[/] quits."
 )
-
-
-def bar(done: int, total: int, width: int = 20) -> str:
-    filled = round(width * done / total) if total else 0
-    return "█" * filled + "░" * (width - filled)
 
 
 class HomeScreen(Screen):

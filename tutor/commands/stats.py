@@ -1,0 +1,50 @@
+"""`tutor stats`: your progress per track and per seed, attempts, and speed bests."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from rich.console import Console
+from rich.table import Table
+
+from tutor.cli import EXIT_OK
+from tutor.screens_text import bar
+from tutor.session import Session
+
+
+def stats(args: argparse.Namespace) -> int:
+    session = Session(getattr(args, "lessons", []))
+    tracks = session.track_progress()
+    seeds = session.seed_progress()
+    progress = session.progress()
+    attempts = sum(p.attempts for p in progress.values())
+    speed = session.state.speed_history()
+    data = {
+        "tracks": [{"track": t.track, "title": t.title, "done": t.done, "total": t.total} for t in tracks],
+        "seeds": {seed: {"done": d, "total": t} for seed, (d, t) in seeds.items()},
+        "lessons_done": sum(p.status == "done" for p in progress.values()),
+        "lessons_total": len(session.catalog.lessons),
+        "attempts": attempts,
+        "hints_used": sum(p.hints_used for p in progress.values()),
+        "speed_attempts": len(speed),
+    }
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return EXIT_OK
+    console = Console()
+    console.print(f"[b]{data['lessons_done']}[/] of {data['lessons_total']} lessons done · {attempts} checks run · "
+                  f"{data['hints_used']} hint levels seen · {len(speed)} timed attempts")  # fmt: skip
+    table = Table(title="by track", title_justify="left")
+    for col in ("track", "progress", "done"):
+        table.add_column(col)
+    for t in tracks:
+        table.add_row(t.title, bar(t.done, t.total), f"{t.done}/{t.total}")
+    console.print(table)
+    table = Table(title="by syllabus seed", title_justify="left")
+    for col in ("seed", "progress", "done"):
+        table.add_column(col)
+    for seed, (done, total) in seeds.items():
+        table.add_row(seed, bar(done, total), f"{done}/{total}")
+    console.print(table)
+    return EXIT_OK
