@@ -136,13 +136,23 @@ def _compare_arrays(actual: Array, expected: Array, expect: Expect, where: str) 
         return None
     a64 = a.astype(np.complex128 if "c" in (a.dtype.kind, e.dtype.kind) else np.float64)
     e64 = e.astype(a64.dtype)
-    close = np.isclose(a64, e64, rtol=expect.tolerance.rtol, atol=expect.tolerance.atol, equal_nan=True)
-    if close.all():
-        return None
-    diff = np.abs(a64 - e64)
+    with np.errstate(all="ignore"):
+        close = np.isclose(a64, e64, rtol=expect.tolerance.rtol, atol=expect.tolerance.atol, equal_nan=True)
+        if close.all():
+            return None
+        diff = np.abs(a64 - e64)
+    bad_numbers = ~np.isfinite(a64) & np.isfinite(e64)
+    if bad_numbers.any():
+        idx = tuple(int(i) for i in np.argwhere(bad_numbers)[0])
+        return Mismatch(
+            f"values{where} contain NaN or infinity at {bad_numbers.sum()} of {bad_numbers.size} positions"
+            f" where numbers were expected; first at {idx}: got {_num(a[idx])}, expected {_num(e[idx])}",
+            exp_s, act_s,
+        )
     finite = np.isfinite(diff)
     max_abs = float(diff[finite].max()) if finite.any() else math.inf
-    rel = diff / np.maximum(np.abs(e64), 1e-12)
+    with np.errstate(all="ignore"):
+        rel = diff / np.maximum(np.abs(e64), 1e-12)
     max_rel = float(rel[finite].max()) if finite.any() else math.inf
     idx = tuple(int(i) for i in np.argwhere(~close)[0])
     return Mismatch(

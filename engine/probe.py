@@ -12,6 +12,7 @@ from __future__ import annotations
 import builtins
 import io
 import json
+import math
 import os
 import random
 import sys
@@ -58,7 +59,9 @@ def _learner_api(channel: Channel, logged: list[dict[str, Any]]) -> types.Module
         values = {k: float(v) for k, v in metrics.items()}
         entry = {"step": step if step is None else int(step), **values}
         logged.append(entry)
-        channel.send("metric", step=entry["step"], values=values)
+        # A diverging run logs NaN or infinity: the chart gets a gap (null), never a crash.
+        sent = {k: (v if math.isfinite(v) else None) for k, v in values.items()}
+        channel.send("metric", step=entry["step"], values=sent)
 
     def progress(done: int, total: int, label: str = "") -> None:
         channel.send("progress", done=int(done), total=int(total), label=str(label)[:80])
@@ -82,6 +85,8 @@ class Modules:
 
         import numpy as np
         import torch
+        import torch.optim  # noqa: F401  (creating an optimizer imports torch._dynamo ...)
+        import torch._dynamo  # noqa: F401  (... which, imported late, would look up users and write to /tmp)
         import torch.distributions as dist
         import torch.nn.functional as F
         from torch import nn
@@ -230,6 +235,9 @@ def run_job(job: dict[str, Any], channel: Channel) -> None:
     os.environ.setdefault(paths.DATASETS_ENV, str(paths.datasets_dir()))
     os.chdir(job["job_dir"])
     os.environ.update(TMPDIR=job["job_dir"], HOME=job["job_dir"])
+    import tempfile
+
+    tempfile.tempdir = job["job_dir"]  # tempfile caches its folder: point it at the writable one
     sys.dont_write_bytecode = True
     sys.argv = [filename]
     logged: list[dict[str, Any]] = []

@@ -16,6 +16,7 @@ spawns a fresh interpreter per job instead: the cold path.
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import secrets
@@ -181,6 +182,7 @@ def spawn_child() -> tuple[dict[str, Any], list[int]]:
     status_r, status_w = os.pipe()
     job_dir = tempfile.mkdtemp(prefix="tutor-job-")
     env = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES" or v}
+    env.setdefault("USER", getpass.getuser())  # so torch never looks the user up through a socket
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     proc = subprocess.Popen(
         [sys.executable, "-m", "engine.spawned", str(job_r), str(ev_w)],

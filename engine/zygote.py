@@ -223,6 +223,10 @@ def _close(fd: int) -> None:
 
 def warm_imports() -> None:
     """Import what every check needs, once, before any fork."""
+    import getpass
+
+    # torch._dynamo asks who the user is; answer from the environment, never from a socket later.
+    os.environ.setdefault("USER", getpass.getuser())
     import numpy  # noqa: F401
     import torch
     import torch.distributions  # noqa: F401
