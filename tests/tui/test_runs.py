@@ -19,7 +19,7 @@ async def test_a_job_runs_in_the_background_with_progress_and_a_curve(make_app):
         await pilot.press("s")
         await pilot.pause()
         await pilot.press("escape")  # leave the Runs screen: the job goes on
-        for _ in range(240):
+        for _ in range(720):  # up to three minutes on a loaded machine; seconds on an idle one
             await asyncio.sleep(0.25)
             runs = app.jobs.snapshot()
             if runs and runs[0].status not in ("starting", "running"):

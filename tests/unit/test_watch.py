@@ -44,10 +44,14 @@ def test_watch_checks_each_save_and_moves_on(tutor_home):
             "    return torch.diag(torch.full((n,), float(center))) + torch.diag(off, 1) + torch.diag(off, -1)\n"
         )
         exercise.write_text(solution)
-        nxt = tutor_home / "workspace" / "indexing" / "pick.py"
+        from tutor.session import Session
+
+        next_id = Session().next_id("tensors/tridiagonal")
+        track, _, name = next_id.partition("/")
+        nxt = tutor_home / "workspace" / track / f"{name}.py"
         assert wait_for(nxt.exists), out_path.read_text()
         text = out_path.read_text()
-        assert "PASSED" in text.replace("NOT PASSED", "") and "Next: indexing/pick" in text
+        assert "PASSED" in text.replace("NOT PASSED", "") and f"Next: {next_id}" in text
     finally:
         proc.terminate()
         proc.wait(timeout=10)
