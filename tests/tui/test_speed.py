@@ -24,6 +24,14 @@ def split_cells(app) -> list[tuple[str, str, str]]:
     return [tuple(str(cell) for cell in table.get_row_at(i)) for i in range(table.row_count)]
 
 
+async def start_challenge(pilot, clock: FakeClock):
+    """Open the one-minute test challenge and return its workspace."""
+    app = pilot.app
+    app.start_attempt(speed.new_challenge(app.session.item("extra/challenge").lesson, clock))
+    await pilot.pause()
+    return app.screen
+
+
 async def check_now(pilot) -> None:
     await pilot.press("f5")
     await pilot.pause()
@@ -70,9 +78,7 @@ async def test_countdown_and_ghost_splits_are_right_to_the_second(make_app):
          "splits": {"double doubles": 12.0, "halve halves": 30.0}}  # fmt: skip
     )
     async with app.run_test(size=SIZE) as pilot:
-        app.start_attempt(speed.new_challenge(app.session.item("extra/challenge").lesson, clock))
-        await pilot.pause()
-        screen = app.screen
+        screen = await start_challenge(pilot, clock)
         assert "01:00 left" in countdown(app)
         clock.now += 13.4
         screen.tick()
@@ -91,9 +97,7 @@ async def test_a_challenge_left_to_time_out_is_graded_and_its_code_saved(make_ap
     clock = FakeClock()
     app = make_app(clock=clock)
     async with app.run_test(size=SIZE) as pilot:
-        app.start_attempt(speed.new_challenge(app.session.item("extra/challenge").lesson, clock))
-        await pilot.pause()
-        screen = app.screen
+        screen = await start_challenge(pilot, clock)
         code = "def double(x):\n    return 2 * x\n\ndef halve(x):\n    return x // 2\n"
         screen.editor.load_text(code)
         await pilot.pause()
@@ -118,9 +122,7 @@ async def test_hints_solutions_browser_and_palette_stay_locked(make_app):
     clock = FakeClock()
     app = make_app(clock=clock)
     async with app.run_test(size=SIZE) as pilot:
-        app.start_attempt(speed.new_challenge(app.session.item("extra/challenge").lesson, clock))
-        await pilot.pause()
-        screen = app.screen
+        screen = await start_challenge(pilot, clock)
         for key in ("f1", "f8", "f2", "f6", "f7", "ctrl+n", "ctrl+p", "f3"):
             await pilot.press(key)
             await pilot.pause()
