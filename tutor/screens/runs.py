@@ -39,7 +39,7 @@ class RunsScreen(Screen):
             yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
             yield ProgressBar(id="run-progress", show_eta=False)
             yield Label("", id="run-detail")
-            yield MetricsChart(title="selected run", id="run-chart")
+            yield MetricsChart(title="selected run", empty="no run yet: pick a job and press s", id="run-chart")
         yield Footer()
 
     def on_mount(self) -> None:

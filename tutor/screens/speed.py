@@ -210,7 +210,8 @@ class SpeedResultScreen(Screen):
             yield Static(id="result-summary")
             with Horizontal(id="result-body"):
                 yield DataTable(id="result-splits", cursor_type="none")
-                yield MetricsChart(title="time to all-green, attempt by attempt (s)", id="history-chart")
+                yield MetricsChart(title="time to all-green, attempt by attempt (s)", empty="no all-green attempt yet",
+                                   id="history-chart")  # fmt: skip
             with Horizontal(id="result-actions"):
                 yield Button("Again (r)", id="again", variant="primary")
                 yield Button("Back to speed (Esc)", id="back")

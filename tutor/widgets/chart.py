@@ -21,9 +21,11 @@ class MetricsChart(PlotextPlot):
     MetricsChart { height: 1fr; min-height: 8; }
     """
 
-    def __init__(self, title: str = "metrics", **kwargs: Any) -> None:
+    def __init__(self, title: str = "metrics", empty: str = "nothing logged yet (tutor.log(step=..., loss=...))",
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.chart_title = title
+        self.empty = empty
         self.data = Series()
         self._dirty = True
 
@@ -57,7 +59,7 @@ class MetricsChart(PlotextPlot):
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
-        plt.title(self.chart_title if self.data.lines else f"{self.chart_title}: nothing logged yet (tutor.log(step=..., loss=...))")
+        plt.title(self.chart_title if self.data.lines else f"{self.chart_title}: {self.empty}")
         plt.xlabel("step")
         for name, (xs, ys) in self.data.lines.items():
             points = [(x, y) for x, y in zip(xs, ys) if math.isfinite(y)]
