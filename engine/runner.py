@@ -78,12 +78,13 @@ class Job:
 BWRAP_ENV = "TUTOR_BWRAP"
 
 
-def bwrap_prefix() -> list[str]:
+def bwrap_prefix(jobs_root: str) -> list[str]:
     """bubblewrap as the outermost layer, where it is installed and works here.
 
-    The whole filesystem is read-only, /tmp is private, and the network
-    namespace is empty.  The pid namespace is shared on purpose: the client
-    signals children by the pids the zygote reports.
+    The whole filesystem is read-only but for the jobs folder, and the network
+    namespace is empty.  (No tmpfs over /tmp: the project itself may live
+    there.)  The pid namespace is shared on purpose: the client signals
+    children by the pids the zygote reports.
     """
     if os.environ.get(BWRAP_ENV) == "0":
         return []
@@ -92,21 +93,24 @@ def bwrap_prefix() -> list[str]:
     path = bwrap_usable()
     if not path:
         return []
-    return [path, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+    return [path, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--bind", jobs_root, jobs_root,
             "--unshare-net", "--unshare-ipc", "--unshare-uts", "--die-with-parent", "--"]  # fmt: skip
 
 
 class Zygote:
     """A handle on one zygote process."""
 
-    def __init__(self) -> None:
+    def __init__(self, outer: bool = True) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.jobs_root = tempfile.mkdtemp(prefix="tutor-jobs-")
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-        outer = bwrap_prefix()
-        env[BWRAP_ENV] = "1" if outer else "0"
+        env.update(TUTOR_JOBS_ROOT=self.jobs_root, TMPDIR=self.jobs_root)
+        prefix = bwrap_prefix(self.jobs_root) if outer else []
+        self.outer = bool(prefix)
+        env[BWRAP_ENV] = "1" if prefix else "0"
         self.proc = subprocess.Popen(
-            [*outer, sys.executable, "-m", "engine.zygote", str(theirs.fileno())],
+            [*prefix, sys.executable, "-m", "engine.zygote", str(theirs.fileno())],
             pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL,
             env=env,
@@ -169,6 +173,7 @@ class Zygote:
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
+        shutil.rmtree(self.jobs_root, ignore_errors=True)
 
 
 def spawn_child() -> tuple[dict[str, Any], list[int]]:
@@ -220,6 +225,19 @@ def spawn_child() -> tuple[dict[str, Any], list[int]]:
     return {"pid": proc.pid, "job_dir": job_dir}, [job_w, out_r, err_r, ev_r, status_r]
 
 
+def _start_zygote() -> Zygote:
+    """A zygote inside bubblewrap when that works here; without it when bubblewrap fails to start one."""
+    zygote = Zygote()
+    if zygote.outer:
+        try:
+            zygote.wait_ready()
+        except RunnerError:
+            zygote.stop()
+            os.environ[BWRAP_ENV] = "0"  # remember for this process: the kernel layers still confine
+            zygote = Zygote(outer=False)
+    return zygote
+
+
 class Runner:
     """Runs jobs; warm by default.  Thread-safe; several runs may be in flight.
 
@@ -244,7 +262,7 @@ class Runner:
             if self._zygote is None or not self._zygote.alive():
                 if self._zygote is not None:
                     self._zygote.stop()
-                self._zygote = Zygote()
+                self._zygote = _start_zygote()
             return self._zygote
 
     def start(self, job: Job) -> "Run":
@@ -261,7 +279,7 @@ class Runner:
                 zygote = self._ensure()
                 info, fds = zygote.take_child()
             return Run(job, info, fds)
-        zygote = Zygote()
+        zygote = _start_zygote()
         info, fds = zygote.take_child()
         return Run(job, info, fds, on_finish=zygote.stop)
 

@@ -65,7 +65,8 @@ class Zygote:
         self.control = control
         self.children: dict[int, Child] = {}
         self.spare: Child | None = None
-        self.root = tempfile.mkdtemp(prefix="tutor-jobs-")
+        # The client's jobs folder: the one place bubblewrap leaves writable.
+        self.root = tempfile.mkdtemp(prefix="zygote-", dir=os.environ.get("TUTOR_JOBS_ROOT"))
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_w, False)
 
