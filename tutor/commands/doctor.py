@@ -64,7 +64,7 @@ def _sandbox() -> dict[str, str]:
 
     layers = available_layers()
     if bwrap_usable() and os.environ.get("TUTOR_BWRAP") != "0":
-        layers["bubblewrap"] = "active (outer layer: read-only filesystem, private /tmp, no network namespace)"
+        layers["bubblewrap"] = "active (outer layer: read-only filesystem but the jobs folder, empty network namespace)"
     elif shutil.which("bwrap"):
         layers["bubblewrap"] = "unavailable: installed but cannot create a sandbox here (user namespaces?)"
     else:
