@@ -17,7 +17,23 @@ from pydantic import ValidationError
 
 from engine.lesson import Lesson, Track, TrackList
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _DuplicateKey(yaml.YAMLError):
+    pass
+
+
+class _Loader(_Base):  # type: ignore[misc, valid-type]
+    """libyaml's parser; a mapping with a repeated key is refused instead of silently merged."""
+
+    def construct_mapping(self, node, deep=False):  # noqa: ANN001 - PyYAML's signature
+        seen = set()
+        for key_node, _ in node.value:
+            if key_node.value in seen:
+                raise _DuplicateKey(f"duplicate key {key_node.value!r}")
+            seen.add(key_node.value)
+        return super().construct_mapping(node, deep=deep)
 
 BUILTIN_LESSONS = Path(__file__).resolve().parent.parent / "lessons"
 LESSONS_ENV = "TUTOR_LESSONS"
@@ -107,23 +123,20 @@ def load_lesson_file(path: Path) -> Lesson:
         raise LessonFileError([LessonError(path, 1, "", f"cannot read: {exc}")]) from exc
     try:
         data = yaml.load(text, Loader=_Loader)
+    except _DuplicateKey:
+        # Only a bad file pays for the node tree that locates each error.
+        raise LessonFileError(_duplicate_keys(path, yaml.compose(text, Loader=_Base))) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 1
         problem = getattr(exc, "problem", None) or str(exc)
         raise LessonFileError([LessonError(path, line, "", f"YAML syntax error: {problem}")]) from exc
-    node = yaml.compose(text, Loader=_Loader)
-    errors = _duplicate_keys(path, node)
     if not isinstance(data, dict):
-        errors.append(LessonError(path, 1, "", "a lesson file must be a mapping of fields"))
-        raise LessonFileError(errors)
+        raise LessonFileError([LessonError(path, 1, "", "a lesson file must be a mapping of fields")])
     try:
-        lesson = Lesson.model_validate(data)
+        return Lesson.model_validate(data)
     except ValidationError as exc:
-        errors += _located(path, node, exc)
-    if errors:
-        raise LessonFileError(errors)
-    return lesson
+        raise LessonFileError(_located(path, yaml.compose(text, Loader=_Base), exc)) from None
 
 
 def load_catalog(extra: Iterable[str | os.PathLike[str]] = ()) -> Catalog:
@@ -253,7 +266,7 @@ def _duplicate_keys(path: Path, node: yaml.Node | None) -> list[LessonError]:
 
 
 def _key_line(path: Path, key: str) -> int:
-    node = yaml.compose(path.read_text(encoding="utf-8"), Loader=_Loader)
+    node = yaml.compose(path.read_text(encoding="utf-8"), Loader=_Base)
     if isinstance(node, yaml.MappingNode):
         for knode, _ in node.value:
             if knode.value == key:

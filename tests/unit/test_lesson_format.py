@@ -92,6 +92,7 @@ def test_broken_lessons_are_reported_with_file_line_and_field():
     assert syntax.startswith(f"{folder}/syntax.yaml:6: ") and "YAML syntax error" in syntax
     (dup,) = errors["dup-b.yaml"]
     assert dup.startswith(f"{folder}/dup-b.yaml:1: id: duplicate id 'broken/same'")
+    assert errors["dup-key.yaml"] == [f"{folder}/dup-key.yaml:5: title: duplicate key"]
     (expr,) = errors["bad-expr.yaml"]
     assert expr.startswith(f"{folder}/bad-expr.yaml:13: checks.0.expr: ")
     assert [i.lesson.id for i in catalog.lessons] == ["broken/same"]
