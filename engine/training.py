@@ -221,7 +221,8 @@ class Reporter:
         self.done_steps += 1
         self.window_samples += self.batch_size
         now = time.perf_counter()
-        if now - self.last_emit < STEP_EVENT_S:
+        last_of_epoch = step == self.steps_per_epoch - 1  # every epoch leaves a point on the curve
+        if now - self.last_emit < STEP_EVENT_S and not last_of_epoch:
             return
         self.last_emit = now
         loss = loss_value()  # syncs the device: only when an event is really sent

@@ -118,10 +118,9 @@ class TutorApp(App):
         self.push_screen(SpeedWorkspaceScreen(attempt))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        from tutor.screens.speed import SpeedWorkspaceScreen
-
-        # During a timed attempt, the ways to look things up stay shut.
-        if isinstance(self.screen, SpeedWorkspaceScreen) and action in ("browse", "command_palette", "runs", "speed"):
+        # During a timed attempt, the ways to look things up stay shut.  (An attribute, not
+        # an isinstance: this runs at start-up, before the speed screens are worth importing.)
+        if getattr(self.screen, "locks_lookups", False) and action in ("browse", "command_palette", "runs", "speed"):
             return False
         return True
 

@@ -12,12 +12,11 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from pathlib import Path
 
 from engine import paths
-from engine.lesson import Lesson
-from engine.loader import Catalog, LoadedLesson, load_catalog
-from engine.variants import instantiate
 from tutor.state import Progress, State
 
 if TYPE_CHECKING:
+    from engine.lesson import Lesson
+    from engine.loader import Catalog, LoadedLesson
     from engine.checker import Checker, Verdict
     from engine.runner import Run, Runner
 
@@ -33,24 +32,36 @@ class TrackProgress:
 class Session:
     """One learner's session: a catalog, their state, and a warm runner for checks."""
 
-    def __init__(self, lessons: Iterable[str] = (), state: State | None = None, catalog: Catalog | None = None):
-        self.catalog = catalog or load_catalog(lessons)
+    def __init__(self, lessons: Iterable[str] = (), state: State | None = None, catalog: "Catalog | None" = None):
+        self._catalog = catalog
+        self._packs = list(lessons)
         self.state = state or State()
         self._runner: Runner | None = None
         self._checker: Checker | None = None
         self._lock = threading.Lock()
         self._active: Run | None = None
 
+    @property
+    def catalog(self) -> "Catalog":
+        """Loaded on first use, so the app can draw its first frame before parsing every lesson."""
+        if self._catalog is None:
+            from engine.loader import load_catalog  # pydantic and the lesson models: after the first frame
+
+            self._catalog = load_catalog(self._packs)
+        return self._catalog
+
     # --- lessons -------------------------------------------------------------------
 
-    def lesson(self, lesson_id: str, variant: int = 0) -> Lesson:
+    def lesson(self, lesson_id: str, variant: int = 0) -> "Lesson":
         """The lesson as the learner sees it (templates filled for the variant)."""
+        from engine.variants import instantiate
+
         item = self.catalog.get(lesson_id)
         if item is None:
             raise KeyError(lesson_id)
         return instantiate(item.lesson, variant)[0]
 
-    def item(self, lesson_id: str) -> LoadedLesson:
+    def item(self, lesson_id: str) -> "LoadedLesson":
         item = self.catalog.get(lesson_id)
         if item is None:
             raise KeyError(lesson_id)
@@ -93,9 +104,9 @@ class Session:
                 return lesson_id
         return ids[start] if start < len(ids) else (ids[0] if ids else None)
 
-    def search(self, text: str) -> list[LoadedLesson]:
+    def search(self, text: str) -> list["LoadedLesson"]:
         words = text.lower().split()
-        def hit(item: LoadedLesson) -> bool:
+        def hit(item: "LoadedLesson") -> bool:
             hay = " ".join([item.lesson.id, item.lesson.title, item.lesson.kind, *item.lesson.skills]).lower()
             return all(w in hay for w in words)
         return [i for i in self.catalog.lessons if hit(i)]

@@ -46,6 +46,10 @@ class HomeScreen(Screen):
     def on_mount(self) -> None:
         self.title = "tutor"
         self.sub_title = "PyTorch fluency, checked"
+        # Paint first, then read the lessons: the first frame must not wait for the catalog.
+        self.call_after_refresh(self._fill)
+
+    def _fill(self) -> None:
         self.refresh_home()
         self.query_one("#continue" if self.session.continue_id() else "#next", Button).focus()
 

@@ -84,6 +84,7 @@ class SpeedWorkspaceScreen(WorkspaceScreen):
     """The workspace against the clock: a countdown, splits beside the best's, locked help."""
 
     mode = "speed"
+    locks_lookups = True  # the app keeps the browser, palette and runs shut while the clock runs
     LOCKED = {"hint", "solution", "browse", "external", "versions", "next", "reset"}
     BINDINGS = [
         Binding("f5", "run", "Run & check", id="run", priority=True),
