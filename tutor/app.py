@@ -61,10 +61,8 @@ class TutorApp(App):
                 self.start_attempt(speed.new_challenge(self.session.item(self.speed).lesson, self.clock))
         if self.warm:
             self.warm_up()
-        if os.environ.get(FIRST_FRAME_ENV):
-            self.call_after_refresh(self._report_first_frame)
 
-    def _report_first_frame(self) -> None:
+    def report_first_frame(self) -> None:
         """For `tutor bench startup`: say the first frame is drawn, then leave."""
         print(f"first-frame torch_imported={'torch' in sys.modules}", flush=True)
         self.exit()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -11,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from tutor.app import FIRST_FRAME_ENV
 from tutor.screens_text import bar
 
 WELCOME = (
@@ -47,6 +50,8 @@ class HomeScreen(Screen):
         self.title = "tutor"
         self.sub_title = "PyTorch fluency, checked"
         # Paint first, then read the lessons: the first frame must not wait for the catalog.
+        if os.environ.get(FIRST_FRAME_ENV):
+            self.call_after_refresh(self.app.report_first_frame)  # `tutor bench startup`
         self.call_after_refresh(self._fill)
 
     def _fill(self) -> None:
@@ -54,7 +59,7 @@ class HomeScreen(Screen):
         self.query_one("#continue" if self.session.continue_id() else "#next", Button).focus()
 
     def on_screen_resume(self) -> None:
-        self.refresh_home()
+        self.call_after_refresh(self.refresh_home)  # after the frame, like the first fill
 
     def refresh_home(self) -> None:
         session = self.session
