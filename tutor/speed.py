@@ -6,9 +6,7 @@ tested to the second without sleeping.  The app only calls this module.
 
 from __future__ import annotations
 
-import json
 import random
-import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
@@ -213,11 +211,3 @@ def strip_code_examples(markdown: str) -> str:
         if not fenced:
             out.append(line)
     return "\n".join(out)
-
-
-def now() -> float:
-    return time.monotonic()
-
-
-def dumps(record: dict[str, Any]) -> str:
-    return json.dumps(record, separators=(",", ":"))

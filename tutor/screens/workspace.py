@@ -51,7 +51,6 @@ class WorkspaceScreen(Screen):
         self.hints_shown = 0
         self._save_timer: Any = None
         self._watched: tuple[Path, float] | None = None
-        self._started_at = 0.0
         self._text: str | None = None
 
     @property
@@ -152,7 +151,6 @@ class WorkspaceScreen(Screen):
         self.query_one(VerdictView).show_running()
         self.query_one("#output", Log).clear()
         self.query_one(MetricsChart).clear()
-        self._started_at = time.monotonic()
         self.run_check(self.editor.text)
         self.refresh_bindings()
 
