@@ -196,8 +196,9 @@ def test_cifar_like_is_learnable_by_a_cnn_but_not_by_colour():
     tx, ty = torch.from_numpy(te.images).float() / 255, torch.from_numpy(te.labels)
     assert x.shape == (1500, 3, 32, 32) and set(y.tolist()) == set(range(10))
 
-    def accuracy(model, epochs):
-        torch.manual_seed(0)
+    def accuracy(make_model, epochs):
+        torch.manual_seed(0)  # before the model is built: its initial weights are part of the run
+        model = make_model()
         opt = torch.optim.Adam(model.parameters(), 3e-3)
         for _ in range(epochs):
             for i in range(0, len(x), 100):
@@ -207,10 +208,15 @@ def test_cifar_like_is_learnable_by_a_cnn_but_not_by_colour():
         with torch.no_grad():
             return (model(tx).argmax(1) == ty).float().mean().item()
 
-    mean_colour = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(3, 10))
-    cnn = nn.Sequential(nn.Conv2d(3, 16, 5, padding=2), nn.ReLU(), nn.MaxPool2d(4), nn.Flatten(), nn.Linear(16 * 64, 10))
+    def mean_colour():
+        return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(3, 10))
+
+    def cnn():
+        return nn.Sequential(nn.Conv2d(3, 16, 5, padding=2), nn.ReLU(), nn.MaxPool2d(4), nn.Flatten(), nn.Linear(16 * 64, 10))
+
     assert accuracy(mean_colour, 3) < 0.2
-    assert accuracy(cnn, 6) > 0.25  # 2.5 times chance on 1,500 images in a few seconds
+    # Over eight seeds this CNN ends between 47 % and 73 % after 12 epochs; chance is 10 %.
+    assert accuracy(cnn, 12) > 0.3
 
 
 def test_our_resnet18_matches_torchvision_in_size():
