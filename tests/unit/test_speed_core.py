@@ -52,6 +52,15 @@ def test_sprints_draw_short_drills_and_retry_the_missed_ones():
     assert [(i.lesson_id, i.variant) for i in missed] == [("c", 2), ("b", 0)]
 
 
+def test_every_sprint_topic_has_drills_with_variants():
+    """Sprints promise creation, indexing, reshaping, broadcasting and autograd: each must be drawable."""
+    pool = speed.sprint_pool(load_catalog())
+    for track in speed.SPRINT_TRACKS:
+        drills = [lesson for lesson in pool if lesson.track == track]
+        assert len(drills) >= 2, f"no sprint drills in {track}"
+        assert any(lesson.params for lesson in drills), f"{track} drills have no variants"
+
+
 def test_code_examples_are_hidden_in_timed_tasks():
     text = "Do it.\n\n```python\nanswer = 42\n```\nThen go."
     shown = speed.strip_code_examples(text)
