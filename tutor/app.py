@@ -62,10 +62,9 @@ class TutorApp(App):
         if self.warm:
             self.warm_up()
 
-    def report_first_frame(self) -> None:
-        """For `tutor bench startup`: say the first frame is drawn, then leave."""
-        print(f"first-frame torch_imported={'torch' in sys.modules}", flush=True)
-        self.exit()
+    def report_startup(self, moment: str) -> None:
+        """For `tutor bench startup`: print when a start-up moment happened (wall clock)."""
+        print(f"{moment} at={time.time():.6f} torch_imported={'torch' in sys.modules}", flush=True)
 
     @work(thread=True, exit_on_error=False)
     def warm_up(self) -> None:

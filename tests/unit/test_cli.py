@@ -108,3 +108,12 @@ def test_doctor_tells_the_truth():
     assert info["highlighting"]["active"] is True
     human = tutor("doctor")
     assert human.returncode == 0 and "torch" in human.stdout
+
+
+def test_the_app_paints_and_lists_lessons_without_importing_torch():
+    from engine import bench
+
+    lines: list[str] = []
+    result = bench.startup(runs=1, out=lines.append)  # raises if torch is imported on the UI's path
+    assert 0 < result["p50_ms"] <= result["lessons_p50_ms"]
+    assert lines[-1].startswith("first_frame p50_ms=")

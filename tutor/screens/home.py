@@ -50,13 +50,20 @@ class HomeScreen(Screen):
         self.title = "tutor"
         self.sub_title = "PyTorch fluency, checked"
         # Paint first, then read the lessons: the first frame must not wait for the catalog.
-        if os.environ.get(FIRST_FRAME_ENV):
-            self.call_after_refresh(self.app.report_first_frame)  # `tutor bench startup`
-        self.call_after_refresh(self._fill)
+        bench = bool(os.environ.get(FIRST_FRAME_ENV))  # `tutor bench startup`
+        if bench:
+            self.call_after_refresh(self.app.report_startup, "first-frame")
+        self.call_after_refresh(self._fill, bench)
 
-    def _fill(self) -> None:
+    def _fill(self, bench: bool = False) -> None:
         self.refresh_home()
         self.query_one("#continue" if self.session.continue_id() else "#next", Button).focus()
+        if bench:
+            self.call_after_refresh(self._lessons_shown)
+
+    def _lessons_shown(self) -> None:
+        self.app.report_startup("lessons-shown")
+        self.app.exit()
 
     def on_screen_resume(self) -> None:
         self.call_after_refresh(self.refresh_home)  # after the frame, like the first fill
