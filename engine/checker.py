@@ -46,6 +46,7 @@ class CheckResult:
     mistake: str | None = None
     traceback: str | None = None
     stats: dict[str, float] = field(default_factory=dict)
+    gate: bool = False  # a precondition (dataset present, code parses, a rule), not one of the lesson's checks
 
 
 @dataclass
@@ -304,12 +305,12 @@ class Checker:
         rendered, params = instantiate(lesson, variant)
         missing = missing_dataset(lesson)
         if missing:
-            return Verdict(lesson.id, False, [CheckResult("the dataset is here", False, missing)], problem=missing)
+            return Verdict(lesson.id, False, [CheckResult("the dataset is here", False, missing, gate=True)], problem=missing)
         bad_syntax = static.syntax_error(code, filename)
         if bad_syntax:
-            return Verdict(lesson.id, False, [CheckResult("your code parses", False, bad_syntax.message)], problem=bad_syntax.message)
+            return Verdict(lesson.id, False, [CheckResult("your code parses", False, bad_syntax.message, gate=True)], problem=bad_syntax.message)
         statics = [
-            CheckResult(f"rule: {v.rule.replace('_', ' ')}", False, v.message)
+            CheckResult(f"rule: {v.rule.replace('_', ' ')}", False, v.message, gate=True)
             for v in static.check_constraints(code, rendered.constraints, filename)
         ]
         spec = probe_spec(rendered, variant)

@@ -68,6 +68,9 @@ async def test_a_sprint_run_to_the_end_records_a_time_and_a_personal_best(make_a
         assert app.session.state.personal_best("sprint")["time_to_green"] == 47.5
         summary = str(app.screen.query_one("#result-summary").render())
         assert "new personal best" in summary and "00:48" in summary
+        table = app.screen.query_one("#result-splits")
+        first = [str(cell) for cell in table.get_row_at(0)]
+        assert first[0] == "00:21" and first[2].startswith("1. ")  # the time is in view, the long name last
 
 
 async def test_countdown_and_ghost_splits_are_right_to_the_second(make_app):

@@ -31,6 +31,16 @@ async def test_solving_a_lesson_shows_passed_and_marks_it_done(make_app):
         assert app.session.state.progress("broadcasting/grid").status == "done"
 
 
+async def test_ctrl_a_selects_the_starter_so_typing_replaces_it(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_lesson(pilot, "broadcasting/grid")
+        screen.editor.focus()
+        await pilot.press("ctrl+a")
+        await type_text(pilot, "x = 1")
+        assert screen.editor.text == "x = 1"
+
+
 async def test_a_wrong_answer_shows_the_failing_check_and_the_mistake(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -26,6 +26,14 @@ def test_splits_score_and_time_to_green():
     assert attempt.score() == round(100 + 50 * 0.6 - 5)
 
 
+def test_a_syntax_error_costs_a_run_but_adds_no_split():
+    attempt = speed.Attempt("x", "challenge", 100, [speed.Item("x")], started=0.0, check_names=["c0"])
+    attempt.record(SimpleNamespace(passed=False, checks=[SimpleNamespace(name="your code parses", passed=False, gate=True)]), 5.0)
+    attempt.record(verdict(True), 20.0)
+    assert attempt.check_names == ["c0"] and attempt.splits == {"c0": 20.0}
+    assert attempt.failed_runs == 1 and attempt.passed_checks == 1
+
+
 def test_a_timed_out_attempt_scores_its_green_share():
     attempt = speed.Attempt("x", "challenge", 60, [speed.Item("x")], started=0.0, check_names=["c0", "c1"])
     attempt.record(verdict(True, False), 70.0)

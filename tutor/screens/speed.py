@@ -212,7 +212,7 @@ class SpeedResultScreen(Screen):
             with Horizontal(id="result-body"):
                 yield DataTable(id="result-splits", cursor_type="none")
                 yield MetricsChart(title="time to all-green, attempt by attempt (s)", empty="no all-green attempt yet",
-                                   id="history-chart")  # fmt: skip
+                                   x_label="attempt", id="history-chart")  # fmt: skip
             with Horizontal(id="result-actions"):
                 yield Button("Again (r)", id="again", variant="primary")
                 yield Button("Back to speed (Esc)", id="back")
@@ -229,24 +229,35 @@ class SpeedResultScreen(Screen):
         lines = [
             Text.assemble(("Score ", "bold"), (str(attempt.score()), "bold cyan"),
                           ("  ★ new personal best" if new_best else "", "bold yellow")),  # fmt: skip
-            Text(f"{attempt.passed_checks} of {len(attempt.check_names)} checks green · "
+            Text(self._progress_text(attempt) + " · "
                  f"time to all-green {clock_text(attempt.time_to_green)} · {attempt.runs} runs, {attempt.failed_runs} failed"
                  + (" · time ran out: graded as it stood" if attempt.timed_out else "")),  # fmt: skip
             Text(f"personal best: {clock_text(best.get('time_to_green'))} (score {best['score']})" if best else "first attempt", style="dim"),
-            Text("score = 100 × share of checks green + up to 50 for time left − 5 per failed run", style="dim"),
+            Text(f"score = 100 × share of {'drills solved' if attempt.kind == 'sprint' else 'checks green'}"
+                 " + up to 50 for time left − 5 per failed run", style="dim"),  # fmt: skip
         ]
         self.query_one("#result-summary", Static).update(Text("\n").join(lines))
         table = self.query_one("#result-splits", DataTable)
-        table.add_columns("check", "split", "best")
+        table.add_columns("split", "best", "check")  # times first: check names are long
         ghost = (best or {}).get("splits", {}) if not new_best else {}
         for name in attempt.check_names:
-            table.add_row(name, clock_text(attempt.splits.get(name)), clock_text(ghost.get(name)))
+            table.add_row(clock_text(attempt.splits.get(name)), clock_text(ghost.get(name)), name)
+        for number, item in enumerate(attempt.items[attempt.current + 1 :], start=attempt.current + 2):
+            if attempt.kind == "sprint" and not item.passed:  # drills the clock never reached
+                table.add_row("—", "—", f"{number}. {session.item(item.lesson_id).lesson.title} (not reached)")
         chart = self.query_one(MetricsChart)
         for index, record in enumerate(history, start=1):
             if record.get("time_to_green") is not None:
                 chart.add({"step": index, "time to green": record["time_to_green"]})
         days = sorted({dt.date.fromtimestamp(r["at"]).isoformat() for r in history})
         self.sub_title = f"{len(history)} attempts over {len(days)} day(s)"
+
+    @staticmethod
+    def _progress_text(attempt: speed.Attempt) -> str:
+        checks = f"{attempt.passed_checks} of {len(attempt.check_names)} checks green"
+        if attempt.kind != "sprint":
+            return checks
+        return f"{sum(item.passed for item in attempt.items)} of {len(attempt.items)} drills solved ({checks})"
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:

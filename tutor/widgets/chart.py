@@ -22,10 +22,11 @@ class MetricsChart(PlotextPlot):
     """
 
     def __init__(self, title: str = "metrics", empty: str = "nothing logged yet (tutor.log(step=..., loss=...))",
-                 **kwargs: Any) -> None:
+                 x_label: str = "step", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.chart_title = title
         self.empty = empty
+        self.x_label = x_label
         self.data = Series()
         self._dirty = True
 
@@ -60,7 +61,7 @@ class MetricsChart(PlotextPlot):
         plt.clear_data()
         plt.clear_figure()
         plt.title(self.chart_title if self.data.lines else f"{self.chart_title}: {self.empty}")
-        plt.xlabel("step")
+        plt.xlabel(self.x_label)
         for name, (xs, ys) in self.data.lines.items():
             points = [(x, y) for x, y in zip(xs, ys) if math.isfinite(y)]
             if points:

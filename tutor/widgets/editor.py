@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from textual import events
+from textual.binding import Binding
 from textual.widgets import TextArea
 
 
 class CodeEditor(TextArea):
     """Enter keeps the line's indentation, and indents one level more after a colon."""
+
+    # TextArea selects all on F7, which the workspace gives to $EDITOR; ctrl+a is what
+    # people reach for in an editor (home still goes to the start of the line).
+    BINDINGS = [Binding("ctrl+a", "select_all", "Select all", id="select-all", show=False)]
 
     async def _on_key(self, event: events.Key) -> None:
         if event.key == "enter" and not self.read_only:
