@@ -2,11 +2,14 @@
 
 The fast path parses with libyaml and validates with pydantic.  Only when a
 file is bad do we compose the YAML node tree, to find the line of each
-offending field.
+offending field.  The parsed data of good files is kept in a JSON cache keyed
+by path, size and modification time, so a start-up skips YAML parsing for
+files that did not change (validation still runs every time).
 """
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +18,7 @@ from typing import Any, Iterable
 import yaml
 from pydantic import ValidationError
 
+from engine import paths
 from engine.lesson import Lesson, Track, TrackList
 
 _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -115,8 +119,77 @@ def lesson_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*.yaml") if not p.name.startswith((".", "_")))
 
 
-def load_lesson_file(path: Path) -> Lesson:
+class ParseCache:
+    """Parsed YAML of valid lesson files, keyed by path and (mtime_ns, size).
+
+    JSON, not pickle: loading it can never run code, whoever wrote the file.
+    A file whose data does not survive a JSON round trip is simply not cached.
+    """
+
+    VERSION = 1
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.old: dict[str, list[Any]] = {}
+        self.new: dict[str, list[Any]] = {}
+        if path is None:
+            return
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            if raw.get("version") == self.VERSION:
+                self.old = raw["files"]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            pass  # missing or damaged: rebuilt from the YAML files
+
+    @classmethod
+    def default(cls) -> "ParseCache":
+        return cls(paths.cache_dir() / "lessons.json")
+
+    @staticmethod
+    def _key(stat: os.stat_result) -> list[int]:
+        return [stat.st_mtime_ns, stat.st_size]
+
+    def get(self, path: Path, stat: os.stat_result) -> dict[str, Any] | None:
+        entry = self.old.get(str(path))
+        if entry is None or entry[0] != self._key(stat):
+            return None
+        self.new[str(path)] = entry
+        return entry[1]
+
+    def put(self, path: Path, stat: os.stat_result, data: dict[str, Any]) -> None:
+        try:
+            if json.loads(json.dumps(data)) != data:
+                return  # e.g. integer keys or dates: JSON would change them
+        except (TypeError, ValueError):
+            return
+        self.new[str(path)] = [self._key(stat), data]
+
+    def save(self) -> None:
+        if self.path is None or self.new == self.old:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps({"version": self.VERSION, "files": self.new}), encoding="utf-8")
+            os.replace(tmp, self.path)  # atomic: a reader sees the old cache or the new one
+        except OSError:
+            pass  # a read-only home just means no cache
+
+
+def load_lesson_file(path: Path, cache: ParseCache | None = None) -> Lesson:
     """Parse and validate one file; raise LessonFileError with located errors."""
+    stat = None
+    if cache is not None:
+        try:
+            stat = path.stat()
+        except OSError:
+            stat = None
+        cached = cache.get(path, stat) if stat is not None else None
+        if cached is not None:
+            try:
+                return Lesson.model_validate(cached)
+            except ValidationError:
+                pass  # the model changed since the cache was written: parse the file again
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -134,16 +207,20 @@ def load_lesson_file(path: Path) -> Lesson:
     if not isinstance(data, dict):
         raise LessonFileError([LessonError(path, 1, "", "a lesson file must be a mapping of fields")])
     try:
-        return Lesson.model_validate(data)
+        lesson = Lesson.model_validate(data)
     except ValidationError as exc:
         raise LessonFileError(_located(path, yaml.compose(text, Loader=_Base), exc)) from None
+    if cache is not None and stat is not None:
+        cache.put(path, stat, data)
+    return lesson
 
 
 def load_catalog(extra: Iterable[str | os.PathLike[str]] = ()) -> Catalog:
-    return load_paths(pack_dirs(extra))
+    return load_paths(pack_dirs(extra), cache=ParseCache.default())
 
 
-def load_paths(roots: Iterable[Path]) -> Catalog:
+def load_paths(roots: Iterable[Path], cache: ParseCache | None = None) -> Catalog:
+    """Every lesson under `roots`; `cache` skips parsing unchanged files (validation always runs)."""
     catalog = Catalog()
     first_seen: dict[str, Path] = {}
     for root in roots:
@@ -153,7 +230,7 @@ def load_paths(roots: Iterable[Path]) -> Catalog:
         pack = root if root.is_dir() else root.parent
         for path in lesson_files(root):
             try:
-                lesson = load_lesson_file(path)
+                lesson = load_lesson_file(path, cache)
             except LessonFileError as exc:
                 catalog.errors += exc.errors
                 continue
@@ -167,6 +244,8 @@ def load_paths(roots: Iterable[Path]) -> Catalog:
             catalog.lessons.append(LoadedLesson(lesson, path, pack))
         if root.is_dir():
             _read_tracks(root, catalog)
+    if cache is not None:
+        cache.save()
     order = {track: i for i, track in enumerate(catalog.track_info)}
     catalog.lessons.sort(key=lambda item: (order.get(item.lesson.track, len(order)), item.lesson.order, item.lesson.id))
     return catalog

@@ -43,3 +43,12 @@ def workspace_dir() -> Path:
     path = home() / "workspace"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def cache_dir() -> Path:
+    """Derived data that can be rebuilt at any time (the parsed-lesson cache)."""
+    if os.environ.get(HOME_ENV):
+        return home() / "cache"
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("tutor", appauthor=False))

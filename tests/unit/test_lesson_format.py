@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,28 @@ def test_decoy_edits_must_apply_to_the_solution():
     }
     with pytest.raises(ValueError, match="does not occur in the solution"):
         Lesson.model_validate(data)
+
+
+def test_the_parse_cache_follows_edits_and_survives_damage(tmp_path):
+    from engine.loader import ParseCache
+
+    pack = tmp_path / "pack"
+    shutil.copytree(DATA / "pack", pack)
+    cache_file = tmp_path / "cache" / "lessons.json"
+    fresh = load_paths([pack])
+    first = load_paths([pack], cache=ParseCache(cache_file))
+    assert cache_file.is_file()
+    cached = load_paths([pack], cache=ParseCache(cache_file))
+    assert [i.lesson for i in cached.lessons] == [i.lesson for i in first.lessons] == [i.lesson for i in fresh.lessons]
+
+    hello = pack / "extra" / "hello.yaml"
+    hello.write_text(hello.read_text().replace("title: ", "title: Edited ", 1))
+    edited = load_paths([pack], cache=ParseCache(cache_file))
+    assert edited.get("extra/hello").lesson.title.startswith("Edited ")  # an edit is seen at once
+
+    hello.write_text(hello.read_text() + "colour: blue\n")
+    broken = load_paths([pack], cache=ParseCache(cache_file))
+    assert broken.get("extra/hello") is None and any("colour" in str(e) for e in broken.errors)
+
+    cache_file.write_text("{not json")
+    assert len(load_paths([pack], cache=ParseCache(cache_file)).lessons) == len(fresh.lessons) - 1
