@@ -88,7 +88,7 @@ class Session:
             done, total = out.get(seed, (0, 0))
             status = progress.get(item.lesson.id, Progress(item.lesson.id)).status
             out[seed] = (done + (status == "done"), total + 1)
-        return out
+        return dict(sorted(out.items()))  # seeds are numbered: 000, 001, ...
 
     def continue_id(self) -> str | None:
         last = self.state.last_lesson()

@@ -87,9 +87,12 @@ class HomeScreen(Screen):
     def _show_tracks(self) -> None:
         options = self.query_one("#home-list", OptionList)
         options.clear_options()
-        for track in self.session.track_progress():
+        tracks = self.session.track_progress()
+        width = min(max((len(t.title) for t in tracks), default=0), 40)  # bars line up, long titles cut
+        for track in tracks:
+            title = track.title if len(track.title) <= width else track.title[: width - 1] + "…"
             label = Text.assemble(
-                (f"{track.title:<24}", "bold"), f" {bar(track.done, track.total)} ", (f"{track.done}/{track.total}", "cyan")
+                (f"{title:<{width}}", "bold"), f" {bar(track.done, track.total)} ", (f"{track.done}/{track.total}", "cyan")
             )
             options.add_option(Option(label, id=f"track:{track.track}"))
 
