@@ -232,7 +232,8 @@ def run_job(job: dict[str, Any], channel: Channel) -> None:
     from engine import paths
 
     # Datasets stay where they are (read-only) though HOME moves to the job folder.
-    os.environ.setdefault(paths.DATASETS_ENV, str(paths.datasets_dir()))
+    if paths.DATASETS_ENV not in os.environ:  # the warm runner found it once, before forking
+        os.environ[paths.DATASETS_ENV] = str(paths.datasets_dir())
     os.chdir(job["job_dir"])
     os.environ.update(TMPDIR=job["job_dir"], HOME=job["job_dir"])
     import tempfile

@@ -137,6 +137,8 @@ class Zygote:
             child = self.children.pop(pid, None)
             if child is None:
                 continue  # an orphan reparented to us: already gone
+            if child is self.spare:
+                self.spare = None  # it died waiting: hand_out forks a fresh one
             self._cleanup(child, status, usage)
 
     def _cleanup(self, child: Child, status: int, usage: resource.struct_rusage) -> None:
@@ -243,7 +245,10 @@ def warm_imports() -> None:
 
     import platformdirs  # noqa: F401
 
-    from engine import paths  # noqa: F401
+    from engine import paths
+
+    if paths.DATASETS_ENV not in os.environ:
+        os.environ[paths.DATASETS_ENV] = str(paths.datasets_dir())  # once, not in every child
 
     # Pay every lazy first-call cost here, once, instead of in each child.
     probe.seed_everything(0)
