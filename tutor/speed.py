@@ -6,7 +6,9 @@ tested to the second without sleeping.  The app only calls this module.
 
 from __future__ import annotations
 
+import ast
 import random
+import textwrap
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
@@ -202,14 +204,39 @@ def missed_items(history: list[dict[str, Any]], count: int = 4) -> list[Item]:
 
 
 def strip_code_examples(markdown: str) -> str:
-    """The task without its fenced code blocks: in a timed attempt, patterns come from memory."""
-    out, fenced = [], False
+    """The task without its code examples: in a timed attempt, patterns come from memory.
+
+    A fenced block is hidden when it is marked as Python or reads as Python statements;
+    printed values and error messages stay, since they show what to aim for, not how.
+    """
+    out: list[str] = []
+    block: list[str] | None = None
+    fence = ""
     for line in markdown.splitlines():
-        if line.strip().startswith("```"):
-            if not fenced:
+        if block is None and line.strip().startswith("```"):
+            block, fence = [], line.strip()[3:].strip().lower()
+        elif block is not None and line.strip().startswith("```"):
+            if _is_code_example(fence, block):
                 out.append("*(code example hidden: from memory)*")
-            fenced = not fenced
-            continue
-        if not fenced:
+            else:
+                out += ["```", *block, "```"]
+            block = None
+        elif block is not None:
+            block.append(line)
+        else:
             out.append(line)
+    if block is not None:  # an unclosed fence: hide the rest rather than show code
+        out.append("*(code example hidden: from memory)*")
     return "\n".join(out)
+
+
+def _is_code_example(language: str, lines: list[str]) -> bool:
+    if language in ("python", "py", "python3"):
+        return True
+    if language:
+        return False  # text, console, output ...
+    try:
+        tree = ast.parse(textwrap.dedent("\n".join(lines)))
+    except SyntaxError:
+        return False  # an error message, a table, a shape
+    return any(not isinstance(node, ast.Expr) for node in tree.body)  # a bare value is an output

@@ -69,10 +69,16 @@ def test_every_sprint_topic_has_drills_with_variants():
         assert any(lesson.params for lesson in drills), f"{track} drills have no variants"
 
 
-def test_code_examples_are_hidden_in_timed_tasks():
+def test_code_examples_are_hidden_in_timed_tasks_but_outputs_stay():
     text = "Do it.\n\n```python\nanswer = 42\n```\nThen go."
     shown = speed.strip_code_examples(text)
     assert "answer = 42" not in shown and "Then go." in shown and "from memory" in shown
+    untagged = "```\nimport torch\nz = torch.zeros(3)\n```"
+    assert "torch.zeros" not in speed.strip_code_examples(untagged)
+    outputs = "It prints:\n```\ntensor([[0, 1],\n        [2, 3]])\n```\nor fails:\n```\nTypeError: sin(): argument 'input' must be Tensor\n```"
+    shown = speed.strip_code_examples(outputs)
+    assert "tensor([[0, 1]," in shown and "TypeError: sin()" in shown and "hidden" not in shown
+    assert "secret" not in speed.strip_code_examples("```python\nsecret = 1\n")  # an unclosed fence
 
 
 def test_speed_list_json():
