@@ -41,6 +41,16 @@ async def test_ctrl_a_selects_the_starter_so_typing_replaces_it(make_app):
         assert screen.editor.text == "x = 1"
 
 
+async def test_backspace_in_the_indent_goes_back_one_level(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_lesson(pilot, "broadcasting/grid")
+        await replace_code(pilot, "def f():\nreturn 1\n")  # Enter after the return keeps 4 spaces
+        await pilot.press("backspace")
+        await type_text(pilot, "x = 2")
+        assert screen.editor.text == "def f():\n    return 1\nx = 2"
+
+
 async def test_a_wrong_answer_shows_the_failing_check_and_the_mistake(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

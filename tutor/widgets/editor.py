@@ -15,6 +15,10 @@ class CodeEditor(TextArea):
     BINDINGS = [Binding("ctrl+a", "select_all", "Select all", id="select-all", show=False)]
 
     async def _on_key(self, event: events.Key) -> None:
+        if event.key == "backspace" and not self.read_only and self._dedent():
+            event.stop()
+            event.prevent_default()
+            return
         if event.key == "enter" and not self.read_only:
             row, col = self.cursor_location
             before = self.document.get_line(row)[:col]
@@ -27,3 +31,16 @@ class CodeEditor(TextArea):
             self._replace_via_keyboard("\n" + indent, start, end)
             return
         await super()._on_key(event)
+
+    def _dedent(self) -> bool:
+        """Backspace in leading spaces goes back one indent level, as code editors do."""
+        start, end = self.selection
+        row, col = end
+        if start != end or col == 0:
+            return False
+        before = self.document.get_line(row)[:col]
+        if before.strip(" "):
+            return False
+        width = (col - 1) % self.indent_width + 1  # to the previous multiple of the indent
+        self._replace_via_keyboard("", (row, col - width), (row, col))
+        return True
