@@ -199,24 +199,21 @@ def learner_traceback(exc: BaseException, filename: str) -> dict[str, Any]:
 # --- the run -----------------------------------------------------------------------------------
 
 
-def confine(job: dict[str, Any], channel: Channel) -> dict[str, str]:
-    """Apply every layer we can; say which took."""
+def confine_kernel(job_dir: str, gpu: bool = False) -> dict[str, str]:
+    """The layers that need only the job folder: no_new_privs, Landlock, seccomp.
+
+    A forked child applies them while it waits for its job (the folder is made
+    before the fork), so a check does not pay for them; a spawned child applies
+    them with the rest in `confine`.
+    """
     layers: dict[str, str] = {}
-    if os.environ.get("TUTOR_BWRAP") == "1":
-        layers["bubblewrap"] = "active"
-    gpu = bool(job.get("gpu"))
-    limits = sandbox.Limits(seconds=float(job["limits"]["seconds"]), memory_bytes=int(job["limits"]["memory_mb"]) << 20)
-    sandbox.apply_rlimits(limits, address_space=not gpu)
-    layers["rlimits"] = "active"
-    sandbox.install_audit_hook(job["job_dir"], lambda kind, detail: channel.send("violation", kind=kind, detail=detail))
-    layers["audit hook"] = "active"
     try:
         sandbox.no_new_privs()
     except OSError as exc:
         layers["no_new_privs"] = f"unavailable: {exc}"
     devices = sandbox.gpu_devices() if gpu else []
     for name, apply in (
-        ("landlock", lambda: sandbox.install_landlock(job["job_dir"], devices)),
+        ("landlock", lambda: sandbox.install_landlock(job_dir, devices)),
         ("seccomp", lambda: sandbox.install_seccomp(gpu=gpu)),
     ):
         try:
@@ -227,7 +224,22 @@ def confine(job: dict[str, Any], channel: Channel) -> dict[str, str]:
     return layers
 
 
-def run_job(job: dict[str, Any], channel: Channel) -> None:
+def confine(job: dict[str, Any], channel: Channel, kernel: dict[str, str] | None = None) -> dict[str, str]:
+    """Apply every layer we can (the kernel ones unless already in place); say which took."""
+    layers: dict[str, str] = {}
+    if os.environ.get("TUTOR_BWRAP") == "1":
+        layers["bubblewrap"] = "active"
+    gpu = bool(job.get("gpu"))
+    limits = sandbox.Limits(seconds=float(job["limits"]["seconds"]), memory_bytes=int(job["limits"]["memory_mb"]) << 20)
+    sandbox.apply_rlimits(limits, address_space=not gpu)
+    layers["rlimits"] = "active"
+    sandbox.install_audit_hook(job["job_dir"], lambda kind, detail: channel.send("violation", kind=kind, detail=detail))
+    layers["audit hook"] = "active"
+    layers.update(kernel if kernel is not None else confine_kernel(job["job_dir"], gpu))
+    return layers
+
+
+def run_job(job: dict[str, Any], channel: Channel, kernel: dict[str, str] | None = None) -> None:
     filename = job.get("filename") or "<your code>"
     from engine import paths
 
@@ -247,7 +259,7 @@ def run_job(job: dict[str, Any], channel: Channel) -> None:
 
     channel.send("started")  # the parent's clock for the time limit starts now, not at spawn
     if job.get("confine", True):
-        channel.send("sandbox", layers=confine(job, channel))
+        channel.send("sandbox", layers=confine(job, channel, kernel))
     sys.modules["tutor"] = api
 
     seed_everything(int(job.get("module_seed", 0)), mods)
@@ -318,8 +330,13 @@ def _run_case(
     channel.secure("result", **where, **payload)
 
 
-def serve(job_fd: int, event_fd: int = EVENT_FD) -> None:
-    """Entry point of a pre-forked child: read one job, run it, exit."""
+def serve(job_fd: int, event_fd: int = EVENT_FD, job_dir: str | None = None) -> None:
+    """Entry point of a child: read one job, run it, exit.
+
+    A pre-forked child knows its job folder in advance (`job_dir`) and confines
+    itself to it before the job arrives; the job must then name that folder.
+    """
+    kernel = confine_kernel(job_dir) if job_dir else None
     with os.fdopen(job_fd, "rb") as f:
         raw = f.read()
     job = json.loads(raw)
@@ -327,7 +344,9 @@ def serve(job_fd: int, event_fd: int = EVENT_FD) -> None:
     fd = os.dup(event_fd)
     channel = Channel(fd, job["token"])
     try:
-        run_job(job, channel)
+        if job_dir and (job.get("job_dir") != job_dir or job.get("gpu") or not job.get("confine", True)):
+            raise RuntimeError("this child was confined for another kind of job")
+        run_job(job, channel, kernel)
     except BaseException as exc:  # the probe itself failed: report, never pass
         try:
             channel.send("probe_error", error=f"{type(exc).__name__}: {exc}")

@@ -81,14 +81,14 @@ class Zygote:
         job_dir = tempfile.mkdtemp(dir=self.root)
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child
-            self._become_child(job_r, out_w, err_w, ev_w)
+            self._become_child(job_r, out_w, err_w, ev_w, job_dir)
         for fd in (job_r, out_w, err_w, ev_w):
             os.close(fd)
         child = Child(pid, job_dir, job_w, out_r, err_r, ev_r, status_r, status_w)
         self.children[pid] = child
         return child
 
-    def _become_child(self, job_r: int, out_w: int, err_w: int, ev_w: int) -> None:
+    def _become_child(self, job_r: int, out_w: int, err_w: int, ev_w: int, job_dir: str) -> None:
         try:
             signal.set_wakeup_fd(-1)
             for sig in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM):
@@ -111,7 +111,7 @@ class Zygote:
             sys.stdin = open(0, "r", closefd=False)
             from engine import probe
 
-            probe.serve(job_fd=4, event_fd=3)
+            probe.serve(job_fd=4, event_fd=3, job_dir=job_dir)
         finally:
             os._exit(70)
 
