@@ -336,7 +336,11 @@ def serve(job_fd: int, event_fd: int = EVENT_FD, job_dir: str | None = None) -> 
     A pre-forked child knows its job folder in advance (`job_dir`) and confines
     itself to it before the job arrives; the job must then name that folder.
     """
-    kernel = confine_kernel(job_dir) if job_dir else None
+    failed: BaseException | None = None
+    try:
+        kernel = confine_kernel(job_dir) if job_dir else None
+    except BaseException as exc:  # reported once the job (and its token) is here: never a pass
+        kernel, failed = None, exc
     with os.fdopen(job_fd, "rb") as f:
         raw = f.read()
     job = json.loads(raw)
@@ -344,6 +348,8 @@ def serve(job_fd: int, event_fd: int = EVENT_FD, job_dir: str | None = None) -> 
     fd = os.dup(event_fd)
     channel = Channel(fd, job["token"])
     try:
+        if failed is not None:
+            raise failed
         if job_dir and (job.get("job_dir") != job_dir or job.get("gpu") or not job.get("confine", True)):
             raise RuntimeError("this child was confined for another kind of job")
         run_job(job, channel, kernel)
