@@ -113,6 +113,10 @@ class Attempt:
         return self.items[-1].split_s if self.all_green else None
 
     @property
+    def solved_items(self) -> int:
+        return sum(item.passed for item in self.items)
+
+    @property
     def passed_checks(self) -> int:
         return len(self.splits)
 
@@ -121,7 +125,7 @@ class Attempt:
         total = max(len(self.check_names), 1)
         base = 100 * self.passed_checks / total
         if self.kind == "sprint":
-            base = 100 * sum(item.passed for item in self.items) / len(self.items)
+            base = 100 * self.solved_items / len(self.items)
         bonus = 50 * (1 - self.time_to_green / self.limit_s) if self.time_to_green is not None else 0
         return max(0, round(base + bonus - FAILED_RUN_PENALTY * self.failed_runs))
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from tests.tui.conftest import SIZE, open_lesson, replace_code, run_and_wait, type_text
 from tutor.screens.workspace import WorkspaceScreen
 from tutor.widgets.chart import MetricsChart
@@ -31,24 +33,24 @@ async def test_solving_a_lesson_shows_passed_and_marks_it_done(make_app):
         assert app.session.state.progress("broadcasting/grid").status == "done"
 
 
-async def test_ctrl_a_selects_the_starter_so_typing_replaces_it(make_app):
+@pytest.mark.parametrize(
+    ("typed_before", "key", "typed_after", "expected"),
+    [
+        (None, "ctrl+a", "x = 1", "x = 1"),  # ctrl+a selects the starter, so typing replaces it
+        ("def f():\nreturn 1\n", "backspace", "x = 2", "def f():\n    return 1\nx = 2"),  # one indent level back
+    ],
+    ids=["ctrl-a-selects-all", "backspace-dedents"],
+)
+async def test_editor_keys_a_coder_expects(make_app, typed_before, key, typed_after, expected):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_lesson(pilot, "broadcasting/grid")
         screen.editor.focus()
-        await pilot.press("ctrl+a")
-        await type_text(pilot, "x = 1")
-        assert screen.editor.text == "x = 1"
-
-
-async def test_backspace_in_the_indent_goes_back_one_level(make_app):
-    app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await open_lesson(pilot, "broadcasting/grid")
-        await replace_code(pilot, "def f():\nreturn 1\n")  # Enter after the return keeps 4 spaces
-        await pilot.press("backspace")
-        await type_text(pilot, "x = 2")
-        assert screen.editor.text == "def f():\n    return 1\nx = 2"
+        if typed_before is not None:
+            await replace_code(pilot, typed_before)
+        await pilot.press(key)
+        await type_text(pilot, typed_after)
+        assert screen.editor.text == expected
 
 
 async def test_a_wrong_answer_shows_the_failing_check_and_the_mistake(make_app):

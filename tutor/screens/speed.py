@@ -257,7 +257,7 @@ class SpeedResultScreen(Screen):
         checks = f"{attempt.passed_checks} of {len(attempt.check_names)} checks green"
         if attempt.kind != "sprint":
             return checks
-        return f"{sum(item.passed for item in attempt.items)} of {len(attempt.items)} drills solved ({checks})"
+        return f"{attempt.solved_items} of {len(attempt.items)} drills solved ({checks})"
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
