@@ -11,10 +11,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from engine.checker import Checker
-from engine.loader import load_catalog
-from engine.runner import Runner
-from engine.variants import instantiate
+from engine.checks.checker import Checker
+from engine.lessons.loader import load_catalog
+from engine.sandbox.client import Runner
+from engine.lessons.variants import instantiate
 
 DRILL = "tensors/zeros"
 
@@ -96,8 +96,8 @@ def engine_overhead(steps: int = 400, repeats: int = 3, out=print) -> dict[str, 
     import torch
     from torch import nn
 
-    from engine import training
-    from engine.models import MLP
+    from engine.jobs import worker as training
+    from engine.jobs.models import MLP
 
     torch.manual_seed(0)
     x = torch.randn(steps * 64, 1, 28, 28)

@@ -9,6 +9,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# The folder holding the engine, tutor and lessons packages: spawned processes run from it.
+SOURCE_ROOT = Path(__file__).resolve().parent.parent
+BUILTIN_LESSONS = SOURCE_ROOT / "lessons"
+
 HOME_ENV = "TUTOR_HOME"
 DATASETS_ENV = "TUTOR_DATASETS"
 

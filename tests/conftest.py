@@ -14,7 +14,7 @@ os.environ["TUTOR_DATASETS"] = str(DATASETS)
 
 def ensure_dataset(name: str) -> None:
     """Fetch a dataset a lesson needs into the shared test cache, once."""
-    from engine import datasets
+    from engine.jobs import datasets
 
     try:
         datasets.verify(name)

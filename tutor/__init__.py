@@ -25,7 +25,7 @@ def progress(done: int, total: int, label: str = "") -> None:
 
 def __getattr__(name: str) -> Any:
     if name == "data":
-        from engine import toy
+        from engine.jobs import toy
 
         return toy
     raise AttributeError(name)

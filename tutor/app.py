@@ -13,7 +13,7 @@ from textual.binding import Binding
 
 from engine import paths
 from tutor.palette import LessonCommands
-from tutor.session import Session
+from tutor.core.session import Session
 
 
 FIRST_FRAME_ENV = "TUTOR_BENCH_FIRST_FRAME"
@@ -37,7 +37,7 @@ class TutorApp(App):
         self.session = session or Session(lessons)
         self.speed = speed  # "" opens the speed menu; a lesson id starts that challenge
         self.clock = clock
-        from engine.jobs import JobManager
+        from engine.jobs.manager import JobManager
 
         self.jobs = JobManager()
         self.start_lesson = start_lesson
@@ -56,7 +56,7 @@ class TutorApp(App):
         if self.speed is not None:
             self.action_speed()
             if self.speed:
-                from tutor import speed
+                from tutor.core import timed as speed
 
                 self.start_attempt(speed.new_challenge(self.session.item(self.speed).lesson, self.clock))
         if self.warm:

@@ -21,7 +21,7 @@ class RunActivity(Message):
 @dataclass
 class RunFinished(Message):
     lesson_id: str
-    verdict: Any  # engine.checker.Verdict; typed loosely so this module stays import-light
+    verdict: Any  # engine.checks.checker.Verdict; typed loosely so this module stays import-light
 
 
 @dataclass

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from engine.loader import load_paths
+from engine.lessons.loader import load_paths
 from tests.conftest import DATA
 from tutor.app import TutorApp
-from tutor.session import Session
+from tutor.core.session import Session
 
 SIZE = (120, 40)
 

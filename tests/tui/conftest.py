@@ -4,7 +4,7 @@ import pytest
 
 from tests.conftest import DATA
 from tutor.app import TutorApp
-from tutor.session import Session
+from tutor.core.session import Session
 
 SIZE = (120, 40)
 

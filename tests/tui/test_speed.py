@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.tui.conftest import SIZE
-from tutor import speed
+from tutor.core import timed as speed
 from tutor.screens.speed import SpeedResultScreen, SpeedWorkspaceScreen
 
 

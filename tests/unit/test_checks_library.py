@@ -6,9 +6,9 @@ import textwrap
 
 import pytest
 
-from engine.checker import Checker
-from engine.lesson import Lesson
-from engine.runner import Runner
+from engine.checks.checker import Checker
+from engine.lessons.format import Lesson
+from engine.sandbox.client import Runner
 
 SOLUTION = textwrap.dedent(
     """

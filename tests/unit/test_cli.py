@@ -28,7 +28,7 @@ def test_version_and_help():
 
 
 def test_list_json_has_every_field_and_status():
-    from tutor.state import State
+    from tutor.core.state import State
 
     State().record_attempt("tensors/zeros", passed=True, checks_passed=1, checks_total=1, duration_ms=5)
     rows = json.loads(tutor("list", "--json").stdout)
@@ -75,7 +75,7 @@ def test_show_an_unknown_lesson_suggests_close_ids():
 def test_hint_reveals_levels_and_is_recorded():
     out = tutor("hint", "broadcasting/grid", "--level", "2")
     assert "Hint 1 of 3" in out.stdout and "Hint 2 of 3" in out.stdout and "Hint 3 of 3" not in out.stdout
-    from tutor.state import State
+    from tutor.core.state import State
 
     assert State().progress("broadcasting/grid").hints_used == 2
     assert tutor("hint", "broadcasting/grid", "--level", "9").returncode == 2

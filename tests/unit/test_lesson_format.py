@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.lesson import Lesson, json_schema
-from engine.loader import BUILTIN_LESSONS, load_catalog, load_paths
-from engine.variants import instantiate, literal, pick_params
+from engine.lessons.format import Lesson, json_schema
+from engine.lessons.loader import BUILTIN_LESSONS, load_catalog, load_paths
+from engine.lessons.variants import instantiate, literal, pick_params
 from tests.conftest import DATA
 
 
@@ -112,7 +112,7 @@ def test_decoy_edits_must_apply_to_the_solution():
 
 
 def test_the_parse_cache_follows_edits_and_survives_damage(tmp_path):
-    from engine.loader import ParseCache
+    from engine.lessons.loader import ParseCache
 
     pack = tmp_path / "pack"
     shutil.copytree(DATA / "pack", pack)

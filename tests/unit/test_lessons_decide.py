@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from engine.checker import Checker
-from engine.devcheck import dev_check, variants_to_try
-from engine.loader import load_catalog
-from engine.runner import Runner
+from engine.checks.checker import Checker
+from engine.checks.selftest import dev_check, variants_to_try
+from engine.lessons.loader import load_catalog
+from engine.sandbox.client import Runner
 from tests.conftest import ensure_dataset
 
 def _variants(lesson):

@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from engine.checker import Checker
-from engine.lesson import Lesson
-from engine.runner import Runner
+from engine.checks.checker import Checker
+from engine.lessons.format import Lesson
+from engine.sandbox.client import Runner
 
 LIMIT_S = 3.0
 
@@ -36,7 +36,7 @@ LESSON = Lesson.model_validate(
 CORRECT = "\ndef double(x):\n    return 2 * x\n"
 
 
-from engine.sandbox import bwrap_usable
+from engine.sandbox.confine import bwrap_usable
 
 # Every attack runs with the kernel layers alone, and again inside bubblewrap where it works.
 MODES = ["kernel-layers"] + (["bubblewrap"] if bwrap_usable() else [])
@@ -112,7 +112,7 @@ def test_the_honest_answer_passes_through_the_same_sandbox(checker):
 
 
 def test_doctor_names_the_layers_a_check_really_gets(checker):
-    from engine.sandbox import available_layers
+    from engine.sandbox.confine import available_layers
 
     ran = checker.check(LESSON, CORRECT).sandbox
     said = available_layers()
@@ -270,7 +270,7 @@ GPU_LESSON = LESSON.model_copy(update={"id": "redteam/double-gpu", "requires": L
 
 @pytest.fixture(scope="module")
 def spawn_checker():
-    from engine.runner import Runner as _Runner
+    from engine.sandbox.client import Runner as _Runner
 
     return Checker(_Runner(), gpu_runner=_Runner(spawn=True))
 

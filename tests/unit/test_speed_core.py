@@ -7,9 +7,9 @@ import subprocess
 import sys
 from types import SimpleNamespace
 
-from engine.loader import load_catalog
+from engine.lessons.loader import load_catalog
 from tests.conftest import DATA, ROOT
-from tutor import speed
+from tutor.core import timed as speed
 
 
 def verdict(*results: bool):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tutor.state import State
+from tutor.core.state import State
 
 
 def test_progress_moves_from_new_to_attempted_to_done():

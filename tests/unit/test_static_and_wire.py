@@ -7,10 +7,10 @@ import base64
 import numpy as np
 import pytest
 
-from engine.compare import compare, curve, properties
-from engine.lesson import Constraints, Curve, Expect
-from engine.static import check_constraints
-from engine.wire import Array, ProtocolError, decode, encode
+from engine.checks.compare import compare, curve, properties
+from engine.lessons.format import Constraints, Curve, Expect
+from engine.checks.static import check_constraints
+from engine.sandbox.codec import Array, ProtocolError, decode, encode
 
 
 def rules(**kw):

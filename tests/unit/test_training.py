@@ -16,8 +16,9 @@ import time
 import numpy as np
 import pytest
 
-from engine import datasets, training
-from engine.jobs import JobRun, checkpoint_dir, run_to_end
+from engine.jobs import datasets
+from engine.jobs import worker as training
+from engine.jobs.manager import JobRun, checkpoint_dir, run_to_end
 from tests.conftest import ROOT
 
 
@@ -220,7 +221,7 @@ def test_cifar_like_is_learnable_by_a_cnn_but_not_by_colour():
 
 
 def test_our_resnet18_matches_torchvision_in_size():
-    from engine.models import ResNet18, parameter_count, torchvision_resnet18_count
+    from engine.jobs.models import ResNet18, parameter_count, torchvision_resnet18_count
 
     ours = parameter_count(ResNet18(classes=10))
     theirs = torchvision_resnet18_count(10)

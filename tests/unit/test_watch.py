@@ -44,7 +44,7 @@ def test_watch_checks_each_save_and_moves_on(tutor_home):
             "    return torch.diag(torch.full((n,), float(center))) + torch.diag(off, 1) + torch.diag(off, -1)\n"
         )
         exercise.write_text(solution)
-        from tutor.session import Session
+        from tutor.core.session import Session
 
         next_id = Session().next_id("tensors/tridiagonal")
         track, _, name = next_id.partition("/")
@@ -55,7 +55,7 @@ def test_watch_checks_each_save_and_moves_on(tutor_home):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-    from tutor.state import State
+    from tutor.core.state import State
 
     state = State()
     assert state.progress("tensors/tridiagonal").status == "done"

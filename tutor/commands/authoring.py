@@ -7,8 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from engine.lesson import json_schema
-from engine.loader import load_paths, pack_dirs
+from engine.lessons.format import json_schema
+from engine.lessons.loader import load_paths, pack_dirs
 from tutor.cli import EXIT_OK, EXIT_USAGE
 
 

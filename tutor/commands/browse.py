@@ -8,11 +8,11 @@ import sys
 
 from rich.console import Console
 
-from engine.variants import instantiate
-from tutor import render
-from tutor.catalog import LessonNotFound, catalog_for, find
+from engine.lessons.variants import instantiate
+from tutor.core import render
+from tutor.core.lookup import LessonNotFound, catalog_for, find
 from tutor.cli import EXIT_OK, EXIT_USAGE
-from tutor.state import State
+from tutor.core.state import State
 
 
 def list_lessons(args: argparse.Namespace) -> int:

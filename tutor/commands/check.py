@@ -9,13 +9,13 @@ from pathlib import Path
 
 from rich.console import Console
 
-from engine.checker import Checker, LessonBroken
-from engine.loader import LessonFileError, load_lesson_file
-from engine.runner import Runner
-from tutor import render
-from tutor.catalog import LessonNotFound, catalog_for, find
+from engine.checks.checker import Checker, LessonBroken
+from engine.lessons.loader import LessonFileError, load_lesson_file
+from engine.sandbox.client import Runner
+from tutor.core import render
+from tutor.core.lookup import LessonNotFound, catalog_for, find
 from tutor.cli import EXIT_FAIL, EXIT_OK, EXIT_USAGE
-from tutor.state import State
+from tutor.core.state import State
 
 
 def resolve_lesson(args: argparse.Namespace, lesson_ref: str):

@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from engine import datasets
+from engine.jobs import datasets
 from tutor.cli import EXIT_FAIL, EXIT_OK, EXIT_USAGE
 
 

@@ -9,10 +9,10 @@ import time
 
 from rich.console import Console
 
-from engine.checker import Checker
-from engine.devcheck import dev_check, variants_to_try
-from engine.runner import Runner
-from tutor.catalog import LessonNotFound, catalog_for, find
+from engine.checks.checker import Checker
+from engine.checks.selftest import dev_check, variants_to_try
+from engine.sandbox.client import Runner
+from tutor.core.lookup import LessonNotFound, catalog_for, find
 from tutor.cli import EXIT_FAIL, EXIT_OK, EXIT_USAGE
 
 

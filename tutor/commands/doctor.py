@@ -60,7 +60,7 @@ def _sandbox() -> dict[str, str]:
     import os
     import shutil
 
-    from engine.sandbox import available_layers, bwrap_usable
+    from engine.sandbox.confine import available_layers, bwrap_usable
 
     layers = available_layers()
     if bwrap_usable() and os.environ.get("TUTOR_BWRAP") != "0":

@@ -9,10 +9,10 @@ import sys
 from rich.console import Console
 from rich.table import Table
 
-from tutor import speed as core
-from tutor.catalog import LessonNotFound, catalog_for, find
+from tutor.core import timed as core
+from tutor.core.lookup import LessonNotFound, catalog_for, find
 from tutor.cli import EXIT_OK, EXIT_USAGE
-from tutor.state import State
+from tutor.core.state import State
 
 
 def speed(args: argparse.Namespace) -> int:

@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.table import Table
 
 from tutor.cli import EXIT_OK
-from tutor.screens_text import bar
-from tutor.session import Session
+from tutor.core.text import bar
+from tutor.core.session import Session
 
 
 def stats(args: argparse.Namespace) -> int:

@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from engine.jobs import JobRun
-from engine.training import JOBS
+from engine.jobs.manager import JobRun
+from engine.jobs.worker import JOBS
 from tutor.cli import EXIT_FAIL, EXIT_OK, EXIT_USAGE
 
 

@@ -13,9 +13,9 @@ from rich.console import Console
 from rich.rule import Rule
 
 from engine.filewatch import FileWatcher
-from tutor import render
+from tutor.core import render
 from tutor.cli import EXIT_OK, EXIT_USAGE
-from tutor.session import Session
+from tutor.core.session import Session
 
 
 def watch(args: argparse.Namespace) -> int:
@@ -23,7 +23,7 @@ def watch(args: argparse.Namespace) -> int:
     session = Session(getattr(args, "lessons", []))
     lesson_id = args.id or session.next_id(session.continue_id())
     if lesson_id and session.catalog.get(lesson_id) is None:
-        from tutor.catalog import LessonNotFound, find
+        from tutor.core.lookup import LessonNotFound, find
 
         try:
             lesson_id = find(session.catalog, lesson_id).lesson.id

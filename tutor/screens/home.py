@@ -14,7 +14,7 @@ from textual.widgets import Button, Footer, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tutor.app import FIRST_FRAME_ENV
-from tutor.screens_text import bar
+from tutor.core.text import bar
 
 WELCOME = (
     "Welcome to tutor. Pick a lesson, write code in the editor, press [b]F5[/] to check it.\n"

@@ -9,7 +9,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, ProgressBar, Select
 
-from engine.training import JOBS
+from engine.jobs.worker import JOBS
 from tutor.widgets.chart import MetricsChart
 
 REFRESH_S = 0.25

@@ -14,7 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Label, Markdown, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tutor import speed
+from tutor.core import timed as speed
 from tutor.messages import RunFinished
 from tutor.screens.workspace import WorkspaceScreen
 from tutor.widgets.chart import MetricsChart

@@ -17,7 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Log, Markdown, ProgressBar, TabbedContent, TabPane, TextArea
 
 from tutor.messages import RunActivity, RunFailed, RunFinished
-from tutor.render import constraints_text
+from tutor.core.render import constraints_text
 from tutor.screens.modals import ConfirmScreen, SolutionScreen, VersionsScreen
 from tutor.widgets.chart import MetricsChart
 from tutor.widgets.editor import CodeEditor

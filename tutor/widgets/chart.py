@@ -1,6 +1,6 @@
 """A live chart of whatever metrics a run logs, drawn with plotext.
 
-Data lives in a bounded `engine.series.Series`; redraws happen on a timer,
+Data lives in a bounded `engine.jobs.series.Series`; redraws happen on a timer,
 a few times a second at most, and only when something changed.
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from textual_plotext import PlotextPlot
 
-from engine.series import Series
+from engine.jobs.series import Series
 
 REDRAW_S = 0.25
 

@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from tutor import render
+from tutor.core import render
 
 
 class VerdictView(VerticalScroll):

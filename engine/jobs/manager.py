@@ -1,6 +1,6 @@
 """Starting training jobs and reading their events, for the CLI and the app alike.
 
-A job is a spawned `python -m engine.training` process (never a fork: it
+A job is a spawned `python -m engine.jobs.worker` process (never a fork: it
 may touch CUDA).  Its events arrive as JSON lines on a pipe of their own;
 `cancel()` asks it to stop at the next step (SIGTERM), and kills it if it
 does not within a few seconds.
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from engine import paths
-from engine.runner import ROOT
+from engine.sandbox.client import ROOT
 
 CANCEL_GRACE_S = 5.0
 
@@ -52,7 +52,7 @@ class JobRun:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "engine.training", json.dumps(config)],
+            [sys.executable, "-m", "engine.jobs.worker", json.dumps(config)],
             pass_fds=[write_fd], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             env=env, cwd=ROOT, start_new_session=True,
         )  # fmt: skip
@@ -147,7 +147,7 @@ class JobManager:
         self._runs: list[TrackedRun] = []
 
     def start(self, job: str, **options: Any) -> TrackedRun:
-        from engine.series import Series
+        from engine.jobs.series import Series
 
         run = JobRun(job, **options)
         tracked = TrackedRun(id=len(self._runs) + 1, run=run, series=Series())

@@ -1,6 +1,6 @@
 """The client side of the runner: start jobs in sandboxed children and read their events.
 
-A `Runner` owns one warm zygote (see engine.zygote), started in the
+A `Runner` owns one warm zygote (see engine.sandbox.zygote), started in the
 background on first use and restarted if it dies.  `Runner(warm=False)`
 spawns a fresh interpreter per job instead: the cold path.
 
@@ -33,13 +33,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from engine import paths
+
 OUTPUT_CAP = 1 << 20
 EVENT_LINE_CAP = 64 << 20
 EVENT_TOTAL_CAP = 256 << 20
 GRACE_S = 1.0
 STARTUP_S = 120.0  # a spawned child's interpreter start-up does not count against the time limit
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = paths.SOURCE_ROOT
 
 
 class RunnerError(RuntimeError):
@@ -88,7 +90,7 @@ def bwrap_prefix(jobs_root: str) -> list[str]:
     """
     if os.environ.get(BWRAP_ENV) == "0":
         return []
-    from engine.sandbox import bwrap_usable
+    from engine.sandbox.confine import bwrap_usable
 
     path = bwrap_usable()
     if not path:
@@ -110,7 +112,7 @@ class Zygote:
         self.outer = bool(prefix)
         env[BWRAP_ENV] = "1" if prefix else "0"
         self.proc = subprocess.Popen(
-            [*prefix, sys.executable, "-m", "engine.zygote", str(theirs.fileno())],
+            [*prefix, sys.executable, "-m", "engine.sandbox.zygote", str(theirs.fileno())],
             pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL,
             env=env,
@@ -190,7 +192,7 @@ def spawn_child() -> tuple[dict[str, Any], list[int]]:
     env.setdefault("USER", getpass.getuser())  # so torch never looks the user up through a socket
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "engine.spawned", str(job_r), str(ev_w)],
+        [sys.executable, "-m", "engine.sandbox.spawned", str(job_r), str(ev_w)],
         pass_fds=[job_r, ev_w], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         env=env, cwd=ROOT, start_new_session=True,
     )  # fmt: skip

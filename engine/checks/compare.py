@@ -1,6 +1,6 @@
 """Comparing a learner's decoded value with the reference's, and checking properties.
 
-Runs in the trusted parent on values from engine.wire.  Every mismatch
+Runs in the trusted parent on values from engine.sandbox.codec.  Every mismatch
 comes back as a plain sentence plus a side-by-side summary of expected and
 actual (shape, dtype, a few values, the largest absolute and relative error).
 """
@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from engine.lesson import Curve, Expect, Tolerance
-from engine.wire import Array, Tagged
+from engine.lessons.format import Curve, Expect, Tolerance
+from engine.sandbox.codec import Array, Tagged
 
 PREVIEW = 6
 

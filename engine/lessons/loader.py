@@ -19,7 +19,7 @@ import yaml
 from pydantic import ValidationError
 
 from engine import paths
-from engine.lesson import Lesson, Track, TrackList
+from engine.lessons.format import Lesson, Track, TrackList
 
 _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -39,7 +39,7 @@ class _Loader(_Base):  # type: ignore[misc, valid-type]
             seen.add(key_node.value)
         return super().construct_mapping(node, deep=deep)
 
-BUILTIN_LESSONS = Path(__file__).resolve().parent.parent / "lessons"
+BUILTIN_LESSONS = paths.BUILTIN_LESSONS
 LESSONS_ENV = "TUTOR_LESSONS"
 
 

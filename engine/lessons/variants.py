@@ -12,7 +12,7 @@ import random
 import re
 from typing import Any
 
-from engine.lesson import Between, Choice, Lesson
+from engine.lessons.format import Between, Choice, Lesson
 
 _TEMPLATE = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 

@@ -6,7 +6,7 @@ import argparse
 import difflib
 import sys
 
-from engine.loader import Catalog, LoadedLesson, load_catalog
+from engine.lessons.loader import Catalog, LoadedLesson, load_catalog
 
 
 class LessonNotFound(LookupError):

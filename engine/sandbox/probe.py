@@ -21,7 +21,7 @@ import types
 from contextlib import redirect_stdout
 from typing import Any, Callable
 
-from engine import sandbox, wire
+from engine.sandbox import codec, confine
 
 EVENT_FD = 3
 LEARNER_MODULE = "solution"
@@ -66,7 +66,7 @@ def _learner_api(channel: Channel, logged: list[dict[str, Any]]) -> types.Module
     def progress(done: int, total: int, label: str = "") -> None:
         channel.send("progress", done=int(done), total=int(total), label=str(label)[:80])
 
-    from engine import toy
+    from engine.jobs import toy
 
     api.log = log  # type: ignore[attr-defined]
     api.progress = progress  # type: ignore[attr-defined]
@@ -94,8 +94,8 @@ class Modules:
         self.torch, self.np, self.nn, self.F, self.dist, self.math = torch, np, nn, F, dist, math
         self.randn, self.rand, self.randint = torch.randn, torch.rand, torch.randint
         self.Generator = torch.Generator
-        wire.bind_torch(torch)
-        from engine import toy
+        codec.bind_torch(torch)
+        from engine.jobs import toy
 
         self.toy = toy
 
@@ -204,17 +204,17 @@ def confine_kernel(job_dir: str, gpu: bool = False) -> dict[str, str]:
 
     A forked child applies them while it waits for its job (the folder is made
     before the fork), so a check does not pay for them; a spawned child applies
-    them with the rest in `confine`.
+    them with the rest in `apply_layers`.
     """
     layers: dict[str, str] = {}
     try:
-        sandbox.no_new_privs()
+        confine.no_new_privs()
     except OSError as exc:
         layers["no_new_privs"] = f"unavailable: {exc}"
-    devices = sandbox.gpu_devices() if gpu else []
+    devices = confine.gpu_devices() if gpu else []
     for name, apply in (
-        ("landlock", lambda: sandbox.install_landlock(job_dir, devices)),
-        ("seccomp", lambda: sandbox.install_seccomp(gpu=gpu)),
+        ("landlock", lambda: confine.install_landlock(job_dir, devices)),
+        ("seccomp", lambda: confine.install_seccomp(gpu=gpu)),
     ):
         try:
             apply()
@@ -224,16 +224,16 @@ def confine_kernel(job_dir: str, gpu: bool = False) -> dict[str, str]:
     return layers
 
 
-def confine(job: dict[str, Any], channel: Channel, kernel: dict[str, str] | None = None) -> dict[str, str]:
+def apply_layers(job: dict[str, Any], channel: Channel, kernel: dict[str, str] | None = None) -> dict[str, str]:
     """Apply every layer we can (the kernel ones unless already in place); say which took."""
     layers: dict[str, str] = {}
     if os.environ.get("TUTOR_BWRAP") == "1":
         layers["bubblewrap"] = "active"
     gpu = bool(job.get("gpu"))
-    limits = sandbox.Limits(seconds=float(job["limits"]["seconds"]), memory_bytes=int(job["limits"]["memory_mb"]) << 20)
-    sandbox.apply_rlimits(limits, address_space=not gpu)
+    limits = confine.Limits(seconds=float(job["limits"]["seconds"]), memory_bytes=int(job["limits"]["memory_mb"]) << 20)
+    confine.apply_rlimits(limits, address_space=not gpu)
     layers["rlimits"] = "active"
-    sandbox.install_audit_hook(job["job_dir"], lambda kind, detail: channel.send("violation", kind=kind, detail=detail))
+    confine.install_audit_hook(job["job_dir"], lambda kind, detail: channel.send("violation", kind=kind, detail=detail))
     layers["audit hook"] = "active"
     layers.update(kernel if kernel is not None else confine_kernel(job["job_dir"], gpu))
     return layers
@@ -259,7 +259,7 @@ def run_job(job: dict[str, Any], channel: Channel, kernel: dict[str, str] | None
 
     channel.send("started")  # the parent's clock for the time limit starts now, not at spawn
     if job.get("confine", True):
-        channel.send("sandbox", layers=confine(job, channel, kernel))
+        channel.send("sandbox", layers=apply_layers(job, channel, kernel))
     sys.modules["tutor"] = api
 
     seed_everything(int(job.get("module_seed", 0)), mods)
@@ -319,9 +319,9 @@ def _run_case(
                 value = eval(check["expr"], ns)
         else:
             value = eval(check["expr"], ns)
-        payload: dict[str, Any] = {"value": wire.encode(value)}
+        payload: dict[str, Any] = {"value": codec.encode(value)}
         if check.get("same_as"):
-            payload["other"] = wire.encode(eval(check["same_as"], ns))
+            payload["other"] = codec.encode(eval(check["same_as"], ns))
         if capture:
             payload["stdout"] = out.getvalue()[:100_000]
     except BaseException as exc:

@@ -1,6 +1,6 @@
 """Training jobs: the worker process and the loop it runs.
 
-`python -m engine.training '<json>'` is always *spawned*, never forked, so
+`python -m engine.jobs.worker '<json>'` is always *spawned*, never forked, so
 it may use CUDA.  It picks the best device present (CUDA, then MPS, then
 CPU) unless told, trains a built-in job, and writes JSON-line events to the
 file descriptor it was given: job, step, metric, epoch, checkpoint, end.
@@ -133,13 +133,13 @@ def load_data(spec: JobSpec, seed: int) -> Data:
     import torch
 
     if spec.dataset == "moons":
-        from engine import toy
+        from engine.jobs import toy
 
         x, y = toy.moons(2000, noise=0.15, seed=seed)
         tx, ty = toy.moons(500, noise=0.15, seed=seed + 1)
         n_val = spec.val_size
         return Data(x[n_val:], y[n_val:], x[:n_val], y[:n_val], tx, ty, "generated two moons")
-    from engine import datasets
+    from engine.jobs import datasets
 
     name = spec.dataset
     if name == "cifar10" and datasets.manifest("cifar10") is None:
@@ -168,7 +168,7 @@ def load_data(spec: JobSpec, seed: int) -> Data:
 
 
 def build_model(spec: JobSpec, data: Data):
-    from engine import models
+    from engine.jobs import models
 
     shape = tuple(data.train_x.shape[1:])
     classes = int(max(data.train_y.max(), data.test_y.max()) + 1)

@@ -119,7 +119,7 @@ def dataset(name: str, split: str = "train"):
     `tutor data get NAME`.
     """
     torch = _torch()
-    from engine import datasets
+    from engine.jobs import datasets
 
     data = datasets.load(name, split)
     images = torch.from_numpy(data.images.astype(np.float32) / 255.0)

@@ -12,7 +12,7 @@ import textwrap
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
-from engine.loader import Catalog
+from engine.lessons.loader import Catalog
 
 Clock = Callable[[], float]
 

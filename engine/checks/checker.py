@@ -21,13 +21,13 @@ import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
-from engine import static
-from engine.compare import Mismatch, compare, properties
-from engine.lesson import Check, Decoy, Lesson
-from engine.runner import Job, Runner
-from engine.sandbox import VIOLATIONS
-from engine.variants import draw, instantiate
-from engine.wire import ProtocolError, decode
+from engine.checks import static
+from engine.checks.compare import Mismatch, compare, properties
+from engine.lessons.format import Check, Decoy, Lesson
+from engine.sandbox.client import Job, Runner
+from engine.sandbox.confine import VIOLATIONS
+from engine.lessons.variants import draw, instantiate
+from engine.sandbox.codec import ProtocolError, decode
 
 EventSink = Callable[[dict[str, Any]], None]
 
@@ -216,7 +216,7 @@ def missing_dataset(lesson: Lesson) -> str | None:
     name = lesson.requires.dataset
     if not name:
         return None
-    from engine import datasets
+    from engine.jobs import datasets
 
     try:
         datasets.verify(name)

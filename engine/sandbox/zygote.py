@@ -94,9 +94,9 @@ class Zygote:
             for sig in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM):
                 signal.signal(sig, signal.SIG_DFL)
             os.setsid()
-            from engine import sandbox
+            from engine.sandbox import confine
 
-            sandbox.die_with_parent()
+            confine.die_with_parent()
             if os.getppid() == 1:
                 os._exit(1)
             devnull = os.open(os.devnull, os.O_RDONLY)
@@ -109,7 +109,7 @@ class Zygote:
             sys.stdout = open(1, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
             sys.stderr = open(2, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
             sys.stdin = open(0, "r", closefd=False)
-            from engine import probe
+            from engine.sandbox import probe
 
             probe.serve(job_fd=4, event_fd=3, job_dir=job_dir)
         finally:
@@ -237,7 +237,8 @@ def warm_imports() -> None:
 
     torch.set_num_threads(1)
     torch.set_num_interop_threads(1)
-    from engine import probe, sandbox, toy, wire  # noqa: F401
+    from engine.jobs import toy  # noqa: F401
+    from engine.sandbox import codec, confine, probe  # noqa: F401
 
     # What each child's set-up touches before the learner's code runs (finding the datasets
     # folder imports platformdirs): about 9 ms a check when left to the child.
@@ -253,7 +254,7 @@ def warm_imports() -> None:
     # Pay every lazy first-call cost here, once, instead of in each child.
     probe.seed_everything(0)
     probe.helpers(probe.Modules(), 0, [])["randn"](2, 2)
-    wire.encode(torch.zeros(2))
+    codec.encode(torch.zeros(2))
 
     # Children then never walk (and copy-on-write) the thousands of objects torch created.
     gc.collect()

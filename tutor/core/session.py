@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from pathlib import Path
 
 from engine import paths
-from tutor.state import Progress, State
+from tutor.core.state import Progress, State
 
 if TYPE_CHECKING:
-    from engine.lesson import Lesson
-    from engine.loader import Catalog, LoadedLesson
-    from engine.checker import Checker, Verdict
-    from engine.runner import Run, Runner
+    from engine.lessons.format import Lesson
+    from engine.lessons.loader import Catalog, LoadedLesson
+    from engine.checks.checker import Checker, Verdict
+    from engine.sandbox.client import Run, Runner
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class Session:
     def catalog(self) -> "Catalog":
         """Loaded on first use, so the app can draw its first frame before parsing every lesson."""
         if self._catalog is None:
-            from engine.loader import load_catalog  # pydantic and the lesson models: after the first frame
+            from engine.lessons.loader import load_catalog  # pydantic and the lesson models: after the first frame
 
             self._catalog = load_catalog(self._packs)
         return self._catalog
@@ -54,7 +54,7 @@ class Session:
 
     def lesson(self, lesson_id: str, variant: int = 0) -> "Lesson":
         """The lesson as the learner sees it (templates filled for the variant)."""
-        from engine.variants import instantiate
+        from engine.lessons.variants import instantiate
 
         item = self.catalog.get(lesson_id)
         if item is None:
@@ -163,8 +163,8 @@ class Session:
     def _ensure_checker(self) -> "Checker":
         with self._lock:
             if self._checker is None:
-                from engine.checker import Checker
-                from engine.runner import Runner
+                from engine.checks.checker import Checker
+                from engine.sandbox.client import Runner
 
                 self._runner = Runner()
                 self._runner.start_background()

@@ -15,9 +15,9 @@ import sys
 
 def main() -> None:
     job_fd, event_fd = int(sys.argv[1]), int(sys.argv[2])
-    from engine import sandbox
+    from engine.sandbox import confine
 
-    sandbox.die_with_parent()
+    confine.die_with_parent()
     # Move both out of the way first: either may already sit on 3 or 4.
     job_hi, event_hi = fcntl.fcntl(job_fd, fcntl.F_DUPFD, 10), fcntl.fcntl(event_fd, fcntl.F_DUPFD, 10)
     os.close(job_fd)
@@ -26,7 +26,7 @@ def main() -> None:
     os.dup2(job_hi, 4)
     os.close(job_hi)
     os.close(event_hi)
-    from engine import probe
+    from engine.sandbox import probe
 
     probe.serve(job_fd=4, event_fd=3)
 

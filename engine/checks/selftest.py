@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from engine.checker import Checker, LessonBroken, decoy_code, missing_dataset
-from engine.lesson import Between, Choice, Lesson
-from engine.variants import instantiate
+from engine.checks.checker import Checker, LessonBroken, decoy_code, missing_dataset
+from engine.lessons.format import Between, Choice, Lesson
+from engine.lessons.variants import instantiate
 
 
 @dataclass

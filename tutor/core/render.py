@@ -13,9 +13,9 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from engine.lesson import Lesson
-from engine.loader import LoadedLesson
-from tutor.state import Progress
+from engine.lessons.format import Lesson
+from engine.lessons.loader import LoadedLesson
+from tutor.core.state import Progress
 
 STATUS_MARK = {"done": "[green]✔ done[/]", "attempted": "[yellow]… attempted[/]", "new": "[dim]new[/]"}
 
