@@ -56,3 +56,12 @@ def cache_dir() -> Path:
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("tutor", appauthor=False))
+
+
+def read_text(path: str | os.PathLike[str]) -> str:
+    """A text file people write (code, lessons, settings): UTF-8, a leading BOM dropped.
+
+    Editors on Windows save UTF-8 with a byte-order mark; Python would read it
+    as a stray U+FEFF and refuse the code.
+    """
+    return Path(path).read_text(encoding="utf-8-sig")

@@ -1,4 +1,7 @@
-"""The tutor app: a small shell that routes between screens and owns the session."""
+"""The tutor app: a small shell that routes between screens and owns the session.
+
+`make_app()` builds it, for the command line and for every test alike.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +15,9 @@ from textual.app import App
 from textual.binding import Binding
 
 from engine import paths
-from tutor.palette import LessonCommands
 from tutor.core.session import Session
+from tutor.messages import CatalogLoaded, JobUpdate
+from tutor.palette import LessonCommands
 
 
 FIRST_FRAME_ENV = "TUTOR_BENCH_FIRST_FRAME"
@@ -25,21 +29,22 @@ class TutorApp(App):
     COMMANDS = App.COMMANDS | {LessonCommands}
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
+        Binding("f9", "home", "Home", id="home"),
         Binding("f2", "browse", "Lessons", id="browse"),
         Binding("f3", "runs", "Runs", id="runs"),
         Binding("f4", "speed", "Speed", id="speed"),
     ]
 
-    def __init__(self, session: Session | None = None, lessons: Iterable[str] = (), *,
-                 start_lesson: str | None = None, blink: bool = True, warm: bool = True,
-                 speed: str | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, session: Session, *, start_lesson: str | None = None, blink: bool = True, warm: bool = True,
+                 speed: str | None = None, clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
         super().__init__()
-        self.session = session or Session(lessons)
+        self.session = session
         self.speed = speed  # "" opens the speed menu; a lesson id starts that challenge
         self.clock = clock
-        from engine.jobs.manager import JobManager
+        from engine.jobs.manager import TrainingManager
 
-        self.jobs = JobManager()
+        # The reader threads post each job event; the Runs screen updates from these messages.
+        self.jobs = TrainingManager(listener=lambda run_id, event: self.post_message(JobUpdate(run_id, event)))
         self.start_lesson = start_lesson
         self.blink = blink
         self.warm = warm
@@ -59,17 +64,38 @@ class TutorApp(App):
                 from tutor.core import timed as speed
 
                 self.start_attempt(speed.new_challenge(self.session.item(self.speed).lesson, self.clock))
+        self.load_catalog()
+
+    @work(thread=True, exit_on_error=False, group="catalog")
+    def load_catalog(self) -> None:
+        """Read every lesson off the UI thread (pydantic validation of ~150 files), then warm the runner."""
+        catalog = self.session.catalog
+        self.post_message(CatalogLoaded(list(catalog.errors)))
         if self.warm:
-            self.warm_up()
+            self.session.warm_up()  # the runner imports torch in its own process
+
+    def on_catalog_loaded(self, message: CatalogLoaded) -> None:
+        if message.errors:
+            packs = " ".join(f"--lessons {p}" for p in self.session.packs)
+            first = message.errors[0]
+            self.notify(
+                f"{len(message.errors)} lesson file(s) could not be loaded and are missing, e.g. {first}. "
+                f"Run `tutor lessons validate {packs}`".rstrip() + " for every error.",
+                title="Lesson errors", severity="error", timeout=15, markup=False,
+            )  # fmt: skip
+        for screen in self.screen_stack:
+            if hasattr(screen, "catalog_ready"):
+                screen.catalog_ready()
+
+    def on_job_update(self, message: JobUpdate) -> None:
+        # Only the Runs screen shows jobs; on any other screen the manager's state is enough.
+        handler = getattr(self.screen, "job_update", None)
+        if handler is not None:
+            handler(message)
 
     def report_startup(self, moment: str) -> None:
         """For `tutor bench startup`: print when a start-up moment happened (wall clock)."""
         print(f"{moment} at={time.time():.6f} torch_imported={'torch' in sys.modules}", flush=True)
-
-    @work(thread=True, exit_on_error=False)
-    def warm_up(self) -> None:
-        """Start the runner in the background so the first check is quick."""
-        self.session.warm_up()
 
     def _load_keymap(self) -> None:
         """User key remaps: binding id -> keys, in TUTOR_HOME/keymap.yaml."""
@@ -79,7 +105,7 @@ class TutorApp(App):
         import yaml
 
         try:
-            keymap = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            keymap = yaml.safe_load(paths.read_text(path)) or {}
             self.set_keymap({str(k): str(v) for k, v in keymap.items()})
         except Exception as exc:  # a bad keymap must not stop the app
             self.notify(f"Ignoring {path}: {exc}", severity="warning")
@@ -117,9 +143,31 @@ class TutorApp(App):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # During a timed attempt, the ways to look things up stay shut.  (An attribute, not
         # an isinstance: this runs at start-up, before the speed screens are worth importing.)
-        if getattr(self.screen, "locks_lookups", False) and action in ("browse", "command_palette", "runs", "speed"):
+        if getattr(self.screen, "locks_lookups", False) and action in ("browse", "command_palette", "runs", "speed", "home"):
             return False
         return True
+
+    def action_home(self) -> None:
+        """Back to the home screen from anywhere (the lesson's code is saved as it leaves)."""
+        from tutor.screens.home import HomeScreen
+
+        if getattr(self.screen, "locks_lookups", False):
+            return
+        while len(self.screen_stack) > 2 and not isinstance(self.screen, HomeScreen):
+            self.pop_screen()
+
+    async def action_quit(self) -> None:
+        """Quit; during a timed attempt, ask first (it would end unscored)."""
+        if not getattr(self.screen, "locks_lookups", False):
+            self.exit()
+            return
+        from tutor.screens.modals import ConfirmScreen
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        self.push_screen(ConfirmScreen("Quit now? The timed attempt ends and is not scored."), answered)
 
     def action_runs(self) -> None:
         from tutor.screens.runs import RunsScreen
@@ -132,7 +180,24 @@ class TutorApp(App):
         self.session.close()
 
 
+def make_app(
+    session: Session | None = None,
+    lessons: Iterable[str] = (),
+    *,
+    start_lesson: str | None = None,
+    speed: str | None = None,
+    warm: bool = True,
+    blink: bool = True,
+    clock: Callable[[], float] = time.monotonic,
+) -> TutorApp:
+    """The app, as the command line starts it and as every test drives it."""
+    return TutorApp(session or Session(lessons), start_lesson=start_lesson, speed=speed, warm=warm, blink=blink,
+                    clock=clock)  # fmt: skip
+
+
 def run_app(lessons: Iterable[str] = (), start_lesson: str | None = None, speed: str | None = None) -> int:
+    """Run the app in this terminal; the exit status is non-zero when it crashed."""
     bench = bool(os.environ.get(FIRST_FRAME_ENV))
-    TutorApp(lessons=lessons, start_lesson=start_lesson, warm=not bench, speed=speed).run(headless=bench)
-    return 0
+    app = make_app(lessons=lessons, start_lesson=start_lesson, warm=not bench, speed=speed)
+    app.run(headless=bench)
+    return app.return_code or 0

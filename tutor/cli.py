@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 
 from tutor import __version__
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+from tutor.commands import EXIT_OK
 
 
 def _lessons_arg(p: argparse.ArgumentParser, top: bool = False) -> None:
@@ -155,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        from tutor.commands.app import open_app
+        from tutor.commands.app import open_app  # textual, only for the app
 
         return open_app(args)
     try:

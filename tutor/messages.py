@@ -1,4 +1,8 @@
-"""Messages that carry a run's progress from a worker thread to the UI thread."""
+"""Messages that carry a check run's progress from a worker thread to the UI thread.
+
+Each carries the id of the CheckRun (tutor.core.checkrun) it is about: the
+screen drops messages from a run that is no longer its current one.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from textual.message import Message
 class RunActivity(Message):
     """A batch of output and metrics; posted at most every few tens of milliseconds."""
 
+    run_id: int = 0
     output: list[tuple[str, str]] = field(default_factory=list)
     metrics: list[dict[str, Any]] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
@@ -20,11 +25,42 @@ class RunActivity(Message):
 
 @dataclass
 class RunFinished(Message):
+    run_id: int
     lesson_id: str
     verdict: Any  # engine.checks.checker.Verdict; typed loosely so this module stays import-light
 
 
 @dataclass
 class RunFailed(Message):
+    run_id: int
     lesson_id: str
     error: str
+
+
+@dataclass
+class JobUpdate(Message):
+    """One event of a background training job, from its reader thread.
+
+    A step replaces the step before it in the queue (`can_replace`), so a
+    flood of progress collapses into the latest while the UI is busy.
+    """
+
+    run_id: int
+    event: Any  # an engine.events job event
+
+    def can_replace(self, message: Message) -> bool:
+        from engine import events
+
+        return (
+            isinstance(message, JobUpdate)
+            and message.run_id == self.run_id
+            and isinstance(self.event, events.Step)
+            and isinstance(message.event, events.Step)
+        )
+
+
+@dataclass
+class CatalogLoaded(Message):
+    """The lessons are read (off the UI thread); `errors` are the packs' authoring errors."""
+
+    errors: list[Any]

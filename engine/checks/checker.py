@@ -12,6 +12,7 @@ that match the reference's, arriving once each, with the run's token.
 
 from __future__ import annotations
 
+import ast
 import errno
 import hashlib
 import json
@@ -19,17 +20,21 @@ import random
 import signal as signals
 import threading
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
+from engine import events
 from engine.checks import static
 from engine.checks.compare import Mismatch, compare, properties
 from engine.lessons.format import Check, Decoy, Lesson
-from engine.sandbox.client import Job, Runner
-from engine.sandbox.confine import VIOLATIONS
 from engine.lessons.variants import draw, instantiate
+from engine.sandbox.client import ChildRun, Runner
 from engine.sandbox.codec import ProtocolError, decode
+from engine.sandbox.confine import VIOLATIONS
+from engine.sandbox.request import CheckRequest
 
-EventSink = Callable[[dict[str, Any]], None]
+# Receives, as they arrive, the events a screen shows live: Output, Metric, Progress, Violation.
+EventSink = Callable[[events.Event], None]
+LIVE_EVENTS = (events.Output, events.Metric, events.Progress, events.Violation)
 
 
 class LessonBroken(RuntimeError):
@@ -61,6 +66,8 @@ class Verdict:
     traceback: str | None = None
     sandbox: dict[str, str] = field(default_factory=dict)
     metrics: list[dict[str, Any]] = field(default_factory=list)
+    cancelled: bool = False  # stopped by the learner (or the app): not a verdict on the code
+    truncated: list[str] = field(default_factory=list)  # streams whose output was cut at the cap
 
     @property
     def first_failure(self) -> CheckResult | None:
@@ -84,8 +91,9 @@ class Verdict:
 
 @dataclass
 class Outcome:
-    results: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+    results: dict[tuple[int, int], events.Result] = field(default_factory=dict)
     module_error: dict[str, Any] | None = None
+    probe_error: str | None = None
     loaded: bool = False
     done: bool = False
     tampered: str | None = None
@@ -94,47 +102,52 @@ class Outcome:
     stdout: str = ""
     stderr: str = ""
     metrics: list[dict[str, Any]] = field(default_factory=list)
-    end: dict[str, Any] = field(default_factory=dict)
+    end: events.RunEnd = field(default_factory=events.RunEnd)
 
-    def problem(self, job: Job) -> str | None:
-        """Why the run ended badly, in a sentence, or None."""
+    def problem(self, request: CheckRequest) -> str | None:
+        """Why the run ended badly, in a sentence, or None (a cancelled run says so by its flag)."""
         end = self.end
-        if end.get("cancelled"):
-            return "the run was stopped"
+        if end.cancelled:
+            return None
+        if self.probe_error:
+            return f"the checker itself failed, not your code: {self.probe_error} (run `tutor doctor`)"
         if self.violations:
             return "your code " + self.violations[0]
-        if end.get("limit") == "time":
-            return f"your code ran longer than {job.seconds:g} s"
-        if end.get("limit") == "memory":
-            return f"your code used more than {_mib(job.memory_mb)} of memory"
-        sig = end.get("signal")
-        if sig == signals.SIGXCPU:
-            return f"your code used more than {job.seconds:g} s of CPU time"
-        if sig == signals.SIGSEGV:
-            return "your code crashed the interpreter (segmentation fault)"
-        if sig == signals.SIGXFSZ:
-            return "your code wrote a file larger than 64 MiB"
-        if sig == signals.SIGSYS:
-            return "your code made a system call the sandbox forbids (a new process, a socket or a signal to another process)"
-        if sig:
-            return f"your code was killed by {signals.Signals(sig).name}"
+        if end.limit == "time":
+            return f"your code ran longer than {request.seconds:g} s"
+        if end.limit == "memory":
+            return f"your code used more than {_mib(request.memory_mb)} of memory"
+        by_signal = _signal_problem(end.signal, request)
+        if by_signal:
+            return by_signal
         err = self.module_error or {}
         if err and _is_memory_error(err):
-            return f"your code used more than {_mib(job.memory_mb)} of memory"
+            return f"your code used more than {_mib(request.memory_mb)} of memory"
         if err.get("errno") == errno.EFBIG:
             return "your code wrote a file larger than 64 MiB"
         if err.get("errno") == errno.EMFILE:
             return "your code opened too many files at once"
-        if end.get("protocol_error"):
-            return f"the check could not be trusted: {end['protocol_error']}"
+        if end.protocol_error:
+            return f"the check could not be trusted: {end.protocol_error}"
         if self.tampered:
             return f"the check could not be trusted: {self.tampered}"
-        if end.get("runner_lost"):
+        if end.runner_lost:
             return "the runner stopped unexpectedly (did your code kill it?)"
         if not self.done and not self.module_error:
-            code = end.get("exit")
-            return f"your code exited before the checks finished (exit code {code})"
+            return f"your code exited before the checks finished (exit code {end.exit})"
         return None
+
+
+def _signal_problem(sig: int | None, request: CheckRequest) -> str | None:
+    if not sig:
+        return None
+    known = {
+        signals.SIGXCPU: f"your code used more than {request.seconds:g} s of CPU time",
+        signals.SIGSEGV: "your code crashed the interpreter (segmentation fault)",
+        signals.SIGXFSZ: "your code wrote a file larger than 64 MiB",
+        signals.SIGSYS: "your code made a system call the sandbox forbids (a new process, a socket or a signal to another process)",
+    }
+    return known.get(sig) or f"your code was killed by {signals.Signals(sig).name}"
 
 
 def _mib(mb: int) -> str:
@@ -146,45 +159,56 @@ def _is_memory_error(err: dict[str, Any]) -> bool:
     return "MemoryError" in text or "can't allocate memory" in text or "Cannot allocate memory" in text
 
 
-def collect(events: list[dict[str, Any]] | Any, token: str, sink: EventSink | None = None) -> Outcome:
+def collect(stream: Iterable[events.Event], token: str, sink: EventSink | None = None) -> Outcome:
+    """Fold one run's events into an Outcome; every event type of a check is handled here."""
     out = Outcome()
     stdout: list[str] = []
     stderr: list[str] = []
-    for event in events:
-        kind = event.get("type")
-        if sink and kind in ("output", "metric", "progress", "violation"):
+    for event in stream:
+        if sink and isinstance(event, LIVE_EVENTS):
             sink(event)
-        if kind == "output":
-            (stdout if event.get("stream") == "stdout" else stderr).append(event.get("text", ""))
-        elif kind == "metric":
-            if len(out.metrics) < 100_000:
-                out.metrics.append({"step": event.get("step"), **(event.get("values") or {})})
-        elif kind == "sandbox":
-            out.layers = {str(k): str(v) for k, v in (event.get("layers") or {}).items()}
-        elif kind == "violation":
-            out.violations.append(VIOLATIONS.get(event.get("kind"), "did something forbidden"))
-        elif kind == "end":
-            out.end = event
-        elif kind in ("result", "module_error", "loaded", "done"):
-            if event.get("token") != token:
-                out.tampered = "a message on the checker's channel was forged"
-                continue
-            if out.done:
-                out.tampered = "messages arrived after the run finished"
-            elif kind == "result":
-                key = (event.get("check"), event.get("case"))
-                if key in out.results:
-                    out.tampered = "a result arrived twice"
-                out.results[key] = event
-            elif kind == "module_error":
-                out.module_error = event.get("error") or {}
-            elif kind == "loaded":
-                out.loaded = True
-            else:
-                out.done = True
+        match event:
+            case events.Output(stream="stdout", text=text):
+                stdout.append(text)
+            case events.Output(text=text):
+                stderr.append(text)
+            case events.Metric(step=step, values=values):
+                if len(out.metrics) < 100_000:
+                    out.metrics.append({"step": step, **values})
+            case events.SandboxLayers(layers=layers):
+                out.layers = {str(k): str(v) for k, v in layers.items()}
+            case events.Violation(kind=kind):
+                out.violations.append(VIOLATIONS.get(kind, "did something forbidden"))
+            case events.ProbeError(error=error):
+                out.probe_error = out.probe_error or error
+            case events.RunEnd():
+                out.end = event
+            case events.Loaded() | events.ModuleError() | events.Result() | events.Done():
+                _take_secured(out, event, token)
+            case events.Started() | events.Progress():
+                pass  # the client's clock and the live progress bar: nothing to decide
     out.stdout = "".join(stdout)
     out.stderr = "".join(stderr)
     return out
+
+
+def _take_secured(out: Outcome, event: Any, token: str) -> None:
+    """An event a verdict rests on: only with the run's token, once, and before `done`."""
+    if event.token != token:
+        out.tampered = "a message on the checker's channel was forged"
+    elif out.done:
+        out.tampered = "messages arrived after the run finished"
+    elif isinstance(event, events.Result):
+        key = (event.check, event.case)
+        if key in out.results:
+            out.tampered = "a result arrived twice"
+        out.results[key] = event
+    elif isinstance(event, events.ModuleError):
+        out.module_error = event.error
+    elif isinstance(event, events.Loaded):
+        out.loaded = True
+    else:
+        out.done = True
 
 
 # --- building the probe spec ---------------------------------------------------------------------
@@ -212,7 +236,7 @@ def probe_spec(lesson: Lesson, variant: int) -> list[dict[str, Any]]:
 
 
 def missing_dataset(lesson: Lesson) -> str | None:
-    """A sentence saying how to get the lesson's dataset, if it is not here."""
+    """A sentence saying how to get the lesson's dataset, if it is not here (hashed once per process)."""
     name = lesson.requires.dataset
     if not name:
         return None
@@ -237,6 +261,34 @@ def decoy_code(lesson: Lesson, decoy: Decoy) -> str:
 # --- the checker ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """One lesson variant made ready to check, once per F5: rendered, its params and its probe spec."""
+
+    lesson: Lesson  # the rendered variant
+    variant: int
+    params: dict[str, Any]
+    spec: list[dict[str, Any]]
+
+    @classmethod
+    def of(cls, lesson: Lesson, variant: int) -> Prepared:
+        rendered, params = instantiate(lesson, variant)
+        return cls(rendered, variant, params, probe_spec(rendered, variant))
+
+    def request(self, code: str, filename: str) -> CheckRequest:
+        lesson = self.lesson
+        return CheckRequest(
+            code=code,
+            checks=self.spec,
+            params=self.params,
+            filename=filename,
+            module_seed=lesson.seed,
+            seconds=lesson.limits.seconds,
+            memory_mb=lesson.limits.memory_mb,
+            gpu=lesson.requires.device != "cpu",
+        )
+
+
 class Checker:
     """Checks code against lessons.  Keeps reference and decoy outcomes in memory only."""
 
@@ -247,47 +299,40 @@ class Checker:
         self._cache: dict[str, Outcome] = {}
         self._lock = threading.Lock()
 
-    def _run(self, lesson: Lesson, params: dict[str, Any], spec: list[dict[str, Any]], code: str,
-             filename: str, sink: EventSink | None = None, on_start: Callable[[Any], None] | None = None) -> tuple[Outcome, Job]:
-        job = Job(
-            code=code,
-            checks=spec,
-            params=params,
-            filename=filename,
-            module_seed=lesson.seed,
-            seconds=lesson.limits.seconds,
-            memory_mb=lesson.limits.memory_mb,
-            gpu=lesson.requires.device != "cpu",
-        )
-        run = (self.gpu_runner if job.gpu else self.runner).start(job)
+    def _run(self, prepared: Prepared, code: str, filename: str, sink: EventSink | None = None,
+             on_start: Callable[[ChildRun], None] | None = None) -> tuple[Outcome, CheckRequest]:  # fmt: skip
+        request = prepared.request(code, filename)
+        run = (self.gpu_runner if request.gpu else self.runner).start(request)
         if on_start:
             on_start(run)
-        return collect(run.events(), run.token, sink), job
+        return collect(run.events(), run.token, sink), request
 
-    def _cached(self, lesson: Lesson, variant: int, params: dict[str, Any], spec: list[dict[str, Any]], code: str, label: str) -> Outcome:
-        key = hashlib.sha256(json.dumps([lesson.id, variant, params, spec, code, label], sort_keys=True).encode()).hexdigest()
+    def _cached(self, prepared: Prepared, code: str, label: str) -> Outcome:
+        key = hashlib.sha256(
+            json.dumps([prepared.lesson.id, prepared.variant, prepared.params, prepared.spec, code, label], sort_keys=True).encode()
+        ).hexdigest()
         with self._lock:
             hit = self._cache.get(key)
         if hit is None:
-            hit, _ = self._run(lesson, params, spec, code, f"<{label}>")
+            hit, _ = self._run(prepared, code, f"<{label}>")
             with self._lock:
                 self._cache[key] = hit
         return hit
 
-    def reference(self, lesson: Lesson, variant: int = 0) -> Outcome:
-        rendered, params = instantiate(lesson, variant)
-        spec = probe_spec(rendered, variant)
-        ref = self._cached(rendered, variant, params, spec, rendered.solution, "reference")
-        problem = ref.problem(Job(code="", seconds=rendered.limits.seconds, memory_mb=rendered.limits.memory_mb))
+    def reference(self, lesson: Lesson, variant: int = 0, prepared: Prepared | None = None) -> Outcome:
+        prepared = prepared or Prepared.of(lesson, variant)
+        rendered = prepared.lesson
+        ref = self._cached(prepared, rendered.solution, "reference")
+        problem = ref.problem(prepared.request("", "<reference>"))
         if ref.module_error or problem or not ref.done:
             detail = (ref.module_error or {}).get("traceback") or problem or "it did not finish"
             raise LessonBroken(f"the reference solution of {lesson.id} failed: {detail}")
-        errors = [k for k, r in ref.results.items() if "error" in r]
+        errors = [key for key, result in ref.results.items() if result.error is not None]
         if errors:
             check, case = errors[0]
             raise LessonBroken(
                 f"the reference solution of {lesson.id} raised in check {rendered.checks[check].name!r} case {case}: "
-                f"{ref.results[errors[0]]['error'].get('traceback')}"
+                f"{(ref.results[errors[0]].error or {}).get('traceback')}"
             )
         return ref
 
@@ -299,29 +344,30 @@ class Checker:
         variant: int = 0,
         filename: str = "<your code>",
         sink: EventSink | None = None,
-        on_start: Callable[[Any], None] | None = None,
+        on_start: Callable[[ChildRun], None] | None = None,
         name_mistakes: bool = True,
     ) -> Verdict:
-        rendered, params = instantiate(lesson, variant)
         missing = missing_dataset(lesson)
         if missing:
-            return Verdict(lesson.id, False, [CheckResult("the dataset is here", False, missing, gate=True)], problem=missing)
-        bad_syntax = static.syntax_error(code, filename)
-        if bad_syntax:
-            return Verdict(lesson.id, False, [CheckResult("your code parses", False, bad_syntax.message, gate=True)], problem=bad_syntax.message)
+            return _gate(lesson.id, "the dataset is here", missing)
+        try:
+            tree = ast.parse(code, filename=filename)  # once: the rules below walk this tree
+        except SyntaxError as exc:
+            return _gate(lesson.id, "your code parses", static.describe_syntax_error(exc))
+        prepared = Prepared.of(lesson, variant)
         statics = [
             CheckResult(f"rule: {v.rule.replace('_', ' ')}", False, v.message, gate=True)
-            for v in static.check_constraints(code, rendered.constraints, filename)
+            for v in static.check_tree(tree, prepared.lesson.constraints)
         ]
-        spec = probe_spec(rendered, variant)
-        ref = self.reference(lesson, variant)
-        mine, job = self._run(rendered, params, spec, code, filename, sink, on_start)
-        problem = mine.problem(job)
-        results = [self._judge(rendered, i, check, mine, ref, problem, params, spec) for i, check in enumerate(rendered.checks)]
-        if name_mistakes and any(not r.passed for r in results) and not mine.end.get("cancelled"):
-            self._name_mistakes(rendered, variant, params, spec, mine, ref, results)
+        ref = self.reference(lesson, variant, prepared)
+        mine, request = self._run(prepared, code, filename, sink, on_start)
+        problem = mine.problem(request)
+        results = [self._judge(prepared, i, check, mine, ref, problem) for i, check in enumerate(prepared.lesson.checks)]
+        cancelled = mine.end.cancelled
+        if name_mistakes and any(not r.passed for r in results) and not cancelled:
+            self._name_mistakes(prepared, mine, ref, results)
         results = statics + results
-        passed = all(r.passed for r in results) and problem is None and mine.done and not mine.tampered
+        passed = all(r.passed for r in results) and problem is None and mine.done and not mine.tampered and not cancelled
         module_tb = (mine.module_error or {}).get("traceback")
         return Verdict(
             lesson_id=lesson.id,
@@ -329,43 +375,48 @@ class Checker:
             checks=results,
             stdout=mine.stdout,
             stderr=mine.stderr,
-            duration_ms=float(mine.end.get("duration_ms") or 0.0),
+            duration_ms=float(mine.end.duration_ms),
             problem=problem or (f"your code raised {mine.module_error.get('type')}" if mine.module_error else None),
             traceback=module_tb,
             sandbox=mine.layers,
             metrics=mine.metrics,
+            cancelled=cancelled,
+            truncated=[stream for stream, cut in mine.end.truncated.items() if cut],
         )
 
     # --- judging -----------------------------------------------------------------------------
 
-    def _judge(self, lesson: Lesson, index: int, check: Check, mine: Outcome, ref: Outcome,
-               problem: str | None, params: dict[str, Any], spec: list[dict[str, Any]]) -> CheckResult:
-        cases = spec[index]["cases"]
+    def _judge(self, prepared: Prepared, index: int, check: Check, mine: Outcome, ref: Outcome,
+               problem: str | None) -> CheckResult:  # fmt: skip
+        cases = prepared.spec[index]["cases"]
         for case_index, case in enumerate(cases):
             got = mine.results.get((index, case_index))
             if got is None:
                 if mine.module_error:
                     err = mine.module_error
-                    return CheckResult(check.name, False, f"your code raised {err.get('type')}: {err.get('message')}", traceback=err.get("traceback"))
-                return CheckResult(check.name, False, problem or "no result came back for this check")
-            if "error" in got:
-                err = got["error"]
+                    return CheckResult(check.name, False, f"your code raised {err.get('type')}: {err.get('message')}",
+                                       traceback=err.get("traceback"))  # fmt: skip
+                reason = problem or ("the run was stopped" if mine.end.cancelled else "no result came back for this check")
+                return CheckResult(check.name, False, reason)
+            if got.error is not None:
+                err = got.error
                 return CheckResult(check.name, False, f"raised {err.get('type')}: {err.get('message')}" + _case_note(case, len(cases)),
-                                   traceback=err.get("traceback"))
-            mismatch = self._case_mismatch(check, got, ref.results[(index, case_index)], {**params, **case["params"]})
+                                   traceback=err.get("traceback"))  # fmt: skip
+            want = ref.results[(index, case_index)]
+            mismatch = self._case_mismatch(check, got, want, {**prepared.params, **case["params"]})
             if mismatch:
                 message = check.message + ": " + mismatch.message if check.message else mismatch.message
                 return CheckResult(check.name, False, message + _case_note(case, len(cases)), mismatch.expected, mismatch.actual,
-                                   stats=mismatch.stats)
+                                   stats=mismatch.stats)  # fmt: skip
         if problem:  # every value matched, yet the run ended badly: not a pass
             return CheckResult(check.name, False, problem)
         return CheckResult(check.name, True)
 
-    def _case_mismatch(self, check: Check, got: dict[str, Any], want: dict[str, Any], params: dict[str, Any]) -> Mismatch | None:
+    def _case_mismatch(self, check: Check, got: events.Result, want: events.Result, params: dict[str, Any]) -> Mismatch | None:
         try:
-            value = decode(got.get("value"))
-            expected = decode(want.get("value"))
-            other = decode(got["other"]) if "other" in got else None
+            value = decode(got.value)
+            expected = decode(want.value)
+            other = decode(got.other) if check.expect.same_as else None
         except ProtocolError as exc:
             return Mismatch(f"the value could not be read back: {exc}")
         expect = check.expect
@@ -375,55 +426,61 @@ class Checker:
             found = compare(value, other, expect)
             if found:
                 found.message = f"`{check.expr}` and `{expect.same_as}` disagree: {found.message}"
-        if not found and check.stdout == "reference" and got.get("stdout", "").strip() != want.get("stdout", "").strip():
-            found = Mismatch("printed output differs", want.get("stdout", "")[:500], got.get("stdout", "")[:500])
+        printed, wanted = (got.stdout or "").strip(), (want.stdout or "").strip()
+        if not found and check.stdout == "reference" and printed != wanted:
+            found = Mismatch("printed output differs", wanted[:500], printed[:500])
         return found
 
-    def _name_mistakes(self, lesson: Lesson, variant: int, params: dict[str, Any], spec: list[dict[str, Any]],
-                       mine: Outcome, ref: Outcome, results: list[CheckResult]) -> None:
+    def _name_mistakes(self, prepared: Prepared, mine: Outcome, ref: Outcome, results: list[CheckResult]) -> None:
         """Name a known mistake when the learner's failing values match a decoy's."""
+        lesson = prepared.lesson
         for decoy in lesson.decoys:
-            outcome = self._cached(lesson, variant, params, spec, decoy_code(lesson, decoy), f"decoy {decoy.mistake}")
+            outcome = self._cached(prepared, decoy_code(lesson, decoy), f"decoy {decoy.mistake}")
             for index, result in enumerate(results):
                 if result.passed or result.mistake:
                     continue
-                if self._same_failure(index, lesson.checks[index], spec, mine, outcome, ref, params):
+                if _same_failure(index, lesson.checks[index], prepared.spec, mine, outcome):
                     result.mistake = decoy.mistake
                     result.message = f"{result.message} — this looks like a known mistake: {decoy.mistake}"
 
-    def _same_failure(self, index: int, check: Check, spec: list[dict[str, Any]], mine: Outcome, decoy: Outcome,
-                      ref: Outcome, params: dict[str, Any]) -> bool:
-        for case_index, case in enumerate(spec[index]["cases"]):
-            a, b = mine.results.get((index, case_index)), decoy.results.get((index, case_index))
-            if a is None or b is None:
-                return False
-            if "error" in a or "error" in b:
-                same = "error" in a and "error" in b and all(
-                    a["error"].get(k) == b["error"].get(k) for k in ("type", "message")
-                )
-                if not same:
-                    return False
-                continue
-            if not _same_values(check, a, b):
-                return False
-        return True
+
+def _gate(lesson_id: str, name: str, message: str) -> Verdict:
+    """A verdict stopped at a precondition, before any code ran."""
+    return Verdict(lesson_id, False, [CheckResult(name, False, message, gate=True)], problem=message)
 
 
-def _same_values(check: Check, a: dict[str, Any], b: dict[str, Any]) -> bool:
+def _same_failure(index: int, check: Check, spec: list[dict[str, Any]], mine: Outcome, decoy: Outcome) -> bool:
+    for case_index in range(len(spec[index]["cases"])):
+        a, b = mine.results.get((index, case_index)), decoy.results.get((index, case_index))
+        if a is None or b is None:
+            return False
+        if a.error is not None or b.error is not None:
+            same = a.error is not None and b.error is not None and all(
+                a.error.get(k) == b.error.get(k) for k in ("type", "message")
+            )
+            if not same:
+                return False
+            continue
+        if not _same_values(check, a, b):
+            return False
+    return True
+
+
+def _same_values(check: Check, a: events.Result, b: events.Result) -> bool:
     """Whether two runs produced the same values for a case, whatever the check's properties say.
 
     Used to recognise a decoy: a learner whose curve fails `decreases_by` fails
     it the same way the decoy does, so the values themselves are compared.
     """
     try:
-        pairs = [(decode(a.get("value")), decode(b.get("value")))]
-        if "other" in a or "other" in b:
-            pairs.append((decode(a.get("other")), decode(b.get("other"))))
+        pairs = [(decode(a.value), decode(b.value))]
+        if check.expect.same_as:
+            pairs.append((decode(a.other), decode(b.other)))
     except ProtocolError:
         return False
     if any(compare(x, y, check.expect) for x, y in pairs):
         return False
-    return a.get("stdout", "").strip() == b.get("stdout", "").strip()
+    return (a.stdout or "").strip() == (b.stdout or "").strip()
 
 
 def _case_note(case: dict[str, Any], count: int) -> str:

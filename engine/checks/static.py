@@ -33,7 +33,12 @@ def check_constraints(code: str, constraints: Constraints, filename: str = "<you
     try:
         tree = ast.parse(code, filename=filename)
     except SyntaxError as exc:
-        return [Violation("syntax", f"SyntaxError: {exc.msg}", exc.lineno or 1)]
+        return [Violation("syntax", describe_syntax_error(exc), exc.lineno or 1)]
+    return check_tree(tree, constraints)
+
+
+def check_tree(tree: ast.Module, constraints: Constraints) -> list[Violation]:
+    """The lesson's rules (no loops, banned and required names) on code already parsed."""
     out: list[Violation] = []
     out += _loops(tree, constraints.no_loops)
     used = _used_names(tree)
@@ -48,11 +53,15 @@ def check_constraints(code: str, constraints: Constraints, filename: str = "<you
     return out
 
 
+def describe_syntax_error(exc: SyntaxError) -> str:
+    return f"SyntaxError: {exc.msg} (line {exc.lineno})"
+
+
 def syntax_error(code: str, filename: str = "<your code>") -> Violation | None:
     try:
         ast.parse(code, filename=filename)
     except SyntaxError as exc:
-        return Violation("syntax", f"SyntaxError: {exc.msg} (line {exc.lineno})", exc.lineno or 1)
+        return Violation("syntax", describe_syntax_error(exc), exc.lineno or 1)
     return None
 
 

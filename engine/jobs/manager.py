@@ -1,9 +1,9 @@
 """Starting training jobs and reading their events, for the CLI and the app alike.
 
 A job is a spawned `python -m engine.jobs.worker` process (never a fork: it
-may touch CUDA).  Its events arrive as JSON lines on a pipe of their own;
-`cancel()` asks it to stop at the next step (SIGTERM), and kills it if it
-does not within a few seconds.
+may touch CUDA).  Its events (engine.events.JOB_EVENTS) arrive as lines on a
+pipe of their own; `cancel()` asks it to stop at the next step (SIGTERM),
+and kills it if it does not within a few seconds.
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
-from engine import paths
-from engine.sandbox.client import ROOT
+from engine import events, paths
+from engine.jobs.series import Series
+from engine.sandbox.client import ROOT, child_env
 
 CANCEL_GRACE_S = 5.0
 
@@ -30,7 +31,9 @@ def checkpoint_dir(job: str) -> Path:
 
 
 @dataclass
-class JobRun:
+class TrainingRun:
+    """One training job in its own process.  Iterate `events()` once; `cancel()` from any thread."""
+
     job: str
     device: str | None = None
     epochs: int | None = None
@@ -40,45 +43,44 @@ class JobRun:
     limit: int | None = None
     checkpoint_every: int = 1
     proc: subprocess.Popen | None = field(default=None, repr=False)
-    events_seen: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    summary: events.JobEnd | None = field(default=None, repr=False)
 
-    def start(self) -> "JobRun":
+    def start(self) -> TrainingRun:
         read_fd, write_fd = os.pipe()
         config = {
             "job": self.job, "device": self.device, "resume": self.resume, "amp": self.amp, "seed": self.seed,
             "checkpoint_dir": str(checkpoint_dir(self.job)), "checkpoint_every": self.checkpoint_every,
             "events_fd": write_fd, "overrides": {"epochs": self.epochs, "limit": self.limit},
         }  # fmt: skip
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "engine.jobs.worker", json.dumps(config)],
             pass_fds=[write_fd], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            env=env, cwd=ROOT, start_new_session=True,
+            env=child_env(), cwd=ROOT, start_new_session=True,
         )  # fmt: skip
         os.close(write_fd)
         self._events = os.fdopen(read_fd, "rb")
         return self
 
-    def events(self) -> Iterator[dict[str, Any]]:
-        """Every event until the job ends; the last one is always `end`."""
+    def events(self) -> Iterator[events.Event]:
+        """Every event until the job ends; the last one is always a JobEnd."""
         assert self.proc is not None, "start() first"
-        ended = False
+        bad_line: str | None = None
         for raw in self._events:
             try:
-                event = json.loads(raw)
-            except ValueError:
+                event = events.decode(raw, events.JOB_EVENTS)
+            except events.ProtocolError as exc:
+                bad_line = bad_line or str(exc)
                 continue
-            self.events_seen.append(event)
-            ended = ended or event.get("type") == "end"
+            if isinstance(event, events.JobEnd):
+                self.summary = event
             yield event
         self._events.close()
         code = self.proc.wait()
-        if not ended:
+        if self.summary is None:
             err = (self.proc.stderr.read() if self.proc.stderr else b"").decode(errors="replace").strip()
-            event = {"type": "end", "status": "failed", "error": err.splitlines()[-1] if err else f"exit code {code}"}
-            self.events_seen.append(event)
-            yield event
+            reason = err.splitlines()[-1] if err else bad_line or f"the worker exited with code {code}"
+            self.summary = events.JobEnd(status="failed", error=reason)
+            yield self.summary
 
     def cancel(self) -> None:
         """Ask the job to stop cleanly; kill it if it has not within a few seconds."""
@@ -94,12 +96,8 @@ class JobRun:
 
         threading.Thread(target=reaper, args=(self.proc,), daemon=True).start()
 
-    @property
-    def summary(self) -> dict[str, Any] | None:
-        return next((e for e in reversed(self.events_seen) if e.get("type") == "end"), None)
 
-
-def run_to_end(run: JobRun, timeout: float | None = None) -> list[dict[str, Any]]:
+def run_to_end(run: TrainingRun, timeout: float | None = None) -> list[events.Event]:
     """Start a job and collect its events (for tests and scripts)."""
     run.start()
     deadline = None if timeout is None else time.monotonic() + timeout
@@ -117,71 +115,81 @@ class TrackedRun:
     """What the app shows of one job; updated by its reader thread under the manager's lock."""
 
     id: int
-    run: JobRun
+    run: TrainingRun
     status: str = "starting"
-    header: dict[str, Any] = field(default_factory=dict)
-    last_step: dict[str, Any] = field(default_factory=dict)
-    epochs: list[dict[str, Any]] = field(default_factory=list)
-    summary: dict[str, Any] | None = None
-    series: Any = None
+    header: events.JobStarted | None = None
+    last_step: events.Step | None = None
+    epochs: list[events.EpochDone] = field(default_factory=list)
+    summary: events.JobEnd | None = None
+    series: Series = field(default_factory=Series)
 
     @property
     def fraction(self) -> float:
         """How much of the job is done, from 0 to 1."""
-        if self.summary and self.summary.get("status") == "done":
+        if self.summary and self.summary.status == "done":
             return 1.0
-        total_epochs = self.header.get("epochs") or 0
-        steps = self.header.get("steps_per_epoch") or 0
-        if not total_epochs or not steps:
+        if self.header is None or not self.header.epochs or not self.header.steps_per_epoch:
             return 0.0
-        epoch = self.last_step.get("epoch", len(self.epochs))
-        step = self.last_step.get("step", 0) + 1 if self.last_step else 0
-        return min(1.0, (epoch * steps + step) / (total_epochs * steps))
+        steps = self.header.steps_per_epoch
+        epoch = self.last_step.epoch if self.last_step else len(self.epochs)
+        step = self.last_step.step + 1 if self.last_step else 0
+        return min(1.0, (epoch * steps + step) / (self.header.epochs * steps))
+
+    def take(self, event: events.Event) -> None:
+        """Fold one event in (the manager holds its lock)."""
+        match event:
+            case events.JobStarted():
+                self.header = event
+                self.status = "running"
+            case events.Step():
+                self.last_step = event
+            case events.EpochDone():
+                self.epochs.append(event)
+            case events.Metric(step=step, values=values):
+                self.series.add({"step": step, **values})
+            case events.JobEnd(status=status):
+                self.summary = event
+                self.status = status
+            case events.Checkpoint():
+                pass  # the file is on disk; nothing to show until the run ends
 
 
-class JobManager:
+# Told of each event as it arrives, on the run's reader thread: (run id, event).
+JobListener = Callable[[int, events.Event], None]
+
+
+class TrainingManager:
     """Jobs that run in the background while the learner works elsewhere."""
 
-    def __init__(self) -> None:
+    def __init__(self, listener: JobListener | None = None) -> None:
         self._lock = threading.Lock()
         self._runs: list[TrackedRun] = []
+        self.listener = listener
 
     def start(self, job: str, **options: Any) -> TrackedRun:
-        from engine.jobs.series import Series
-
-        run = JobRun(job, **options)
-        tracked = TrackedRun(id=len(self._runs) + 1, run=run, series=Series())
+        run = TrainingRun(job, **options)
         with self._lock:
+            tracked = TrackedRun(id=len(self._runs) + 1, run=run)
             self._runs.append(tracked)
         run.start()
-        threading.Thread(target=self._follow, args=(tracked,), daemon=True).start()
+        threading.Thread(target=self._follow, args=(tracked,), daemon=True, name=f"job-{tracked.id}").start()
         return tracked
 
     def _follow(self, tracked: TrackedRun) -> None:
         for event in tracked.run.events():
             with self._lock:
-                kind = event.get("type")
-                if kind == "job":
-                    tracked.header = event
-                    tracked.status = "running"
-                elif kind == "step":
-                    tracked.last_step = event
-                elif kind == "epoch":
-                    tracked.epochs.append(event)
-                elif kind == "metric":
-                    tracked.series.add({"step": event.get("step"), **(event.get("values") or {})})
-                elif kind == "end":
-                    tracked.summary = event
-                    tracked.status = event.get("status", "failed")
+                tracked.take(event)
+            if self.listener is not None:
+                self.listener(tracked.id, event)
 
-    def snapshot(self) -> list[TrackedRun]:
-        """Copies safe to read on the UI thread."""
+    def snapshot(self, run_id: int | None = None) -> list[TrackedRun]:
+        """Copies safe to read on the UI thread (of one run, or of all)."""
         with self._lock:
             return [
-                TrackedRun(t.id, t.run, t.status, dict(t.header), dict(t.last_step), list(t.epochs),
-                           dict(t.summary) if t.summary else None, t.series.copy())
+                TrackedRun(t.id, t.run, t.status, t.header, t.last_step, list(t.epochs), t.summary, t.series.copy())
                 for t in self._runs
-            ]  # fmt: skip
+                if run_id is None or t.id == run_id
+            ]
 
     def cancel(self, run_id: int) -> None:
         with self._lock:

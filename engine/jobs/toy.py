@@ -121,7 +121,9 @@ def dataset(name: str, split: str = "train"):
     torch = _torch()
     from engine.jobs import datasets
 
-    data = datasets.load(name, split)
+    # No hashing here, on the learner's clock: the trusted parent verified the
+    # lesson's dataset before the run, once per session (engine.checks.checker).
+    data = datasets.load(name, split, hashes=False)
     images = torch.from_numpy(data.images.astype(np.float32) / 255.0)
     if images.dim() == 3:
         images = images.unsqueeze(1)

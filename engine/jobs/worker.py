@@ -3,7 +3,8 @@
 `python -m engine.jobs.worker '<json>'` is always *spawned*, never forked, so
 it may use CUDA.  It picks the best device present (CUDA, then MPS, then
 CPU) unless told, trains a built-in job, and writes JSON-line events to the
-file descriptor it was given: job, step, metric, epoch, checkpoint, end.
+file descriptor it was given: the job events of engine.events (job, step,
+metric, epoch, checkpoint, end).
 
 Runs are reproducible: data order comes from a generator seeded per epoch,
 and every checkpoint holds the model, optimizer, scheduler, scaler and all
@@ -25,40 +26,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from engine import events
+from engine.jobs.specs import JOBS, JobSpec
+
 STEP_EVENT_S = 0.2  # at most five step events a second: the loop must not pay for its progress bar
-
-
-@dataclass(frozen=True)
-class JobSpec:
-    name: str
-    title: str
-    model: str
-    dataset: str
-    epochs: int
-    batch_size: int
-    lr: float
-    optimizer: str = "adam"
-    weight_decay: float = 0.0
-    momentum: float = 0.9
-    schedule: str | None = None  # "cosine" or None
-    target: float | None = None  # test accuracy to reach
-    augment: bool = False
-    val_size: int = 5000
-    limit: int | None = None  # train on the first N examples only
-
-
-JOBS: dict[str, JobSpec] = {
-    "mnist-mlp": JobSpec("mnist-mlp", "MLP on MNIST", "mlp", "mnist", epochs=3, batch_size=128, lr=1e-3, target=0.95),
-    "mnist-cnn": JobSpec("mnist-cnn", "Small CNN on MNIST", "cnn", "mnist", epochs=2, batch_size=128, lr=1e-3, target=0.98),
-    "cifar-resnet18": JobSpec(
-        "cifar-resnet18", "ResNet-18 on CIFAR-10 (or cifar-like)", "resnet18", "cifar10", epochs=15, batch_size=128,
-        lr=0.1, optimizer="sgd", weight_decay=5e-4, schedule="cosine", target=0.90, augment=True,
-    ),
-    "moons-mlp": JobSpec(
-        "moons-mlp", "Small MLP on two moons (seconds)", "mlp-small", "moons", epochs=4, batch_size=64, lr=1e-2,
-        target=0.95, val_size=200,
-    ),
-}
 
 
 # --- devices ------------------------------------------------------------------------------------
@@ -102,6 +73,8 @@ def memory(device: str) -> dict[str, int]:
 
         if device.startswith("cuda"):
             dev = torch.device(device)
+            if not torch.cuda.is_available() or (dev.index or 0) >= torch.cuda.device_count():
+                return {}  # no such GPU: nothing to read (and nothing to initialise)
             return {"allocated": torch.cuda.memory_allocated(dev), "peak": torch.cuda.max_memory_allocated(dev)}
         if device == "mps" and hasattr(torch, "mps"):
             return {"allocated": int(torch.mps.current_allocated_memory())}
@@ -187,15 +160,15 @@ def build_model(spec: JobSpec, data: Data):
 
 
 class Emitter:
-    """JSON lines to a file descriptor; `None` discards (the bare benchmark)."""
+    """Job events to a file descriptor, one line each; `None` discards (the bare benchmark)."""
 
     def __init__(self, fd: int | None):
         self.fd = fd
 
-    def __call__(self, kind: str, **payload: Any) -> None:
+    def __call__(self, event: events.Event) -> None:
         if self.fd is None:
             return
-        data = (json.dumps({"type": kind, **payload}, default=float) + "\n").encode()
+        data = events.encode(event)
         while data:
             data = data[os.write(self.fd, data) :]
 
@@ -231,12 +204,12 @@ class Reporter:
         total = (self.epochs - self.first_epoch) * self.steps_per_epoch
         per_step = (now - self.started) / max(self.done_steps, 1)
         global_step = epoch * self.steps_per_epoch + step
-        self.emit(
-            "step", epoch=epoch, step=step, steps=self.steps_per_epoch, loss=loss, lr=self.lr,
+        self.emit(events.Step(
+            epoch=epoch, step=step, steps=self.steps_per_epoch, loss=loss, lr=self.lr,
             samples_per_s=round(rate, 1), eta_s=round(per_step * max(total - self.done_steps, 0), 1),
             mem=memory(self.device), global_step=global_step,
-        )  # fmt: skip
-        self.emit("metric", step=global_step, values={"loss": loss})
+        ))  # fmt: skip
+        self.emit(events.Metric(step=global_step, values={"loss": loss}))
 
 
 # --- the loop ---------------------------------------------------------------------------------------
@@ -355,7 +328,7 @@ def weights_digest(model) -> str:
     return digest.hexdigest()[:16]
 
 
-def run_job(config: dict[str, Any], emit: Emitter) -> dict[str, Any]:
+def train(config: dict[str, Any], emit: Emitter) -> dict[str, Any]:
     import torch
     from torch import nn
 
@@ -398,11 +371,11 @@ def run_job(config: dict[str, Any], emit: Emitter) -> dict[str, Any]:
         first_epoch = resumed = int(state["epoch"])
         history = json.loads(state["history"])
 
-    emit(
-        "job", job=spec.name, title=spec.title, device=device, device_name=device_name(device), epochs=spec.epochs,
+    emit(events.JobStarted(
+        job=spec.name, title=spec.title, device=device, device_name=device_name(device), epochs=spec.epochs,
         steps_per_epoch=steps_per_epoch, batch_size=spec.batch_size, params=sum(p.numel() for p in model.parameters()),
         amp=amp, resumed_from=resumed, target=spec.target, data=data.source, train_size=len(data.train_x),
-    )  # fmt: skip
+    ))  # fmt: skip
     reporter = Reporter(emit, device, spec.epochs, steps_per_epoch, spec.batch_size, first_epoch=first_epoch)
     loss_fn = nn.CrossEntropyLoss()
     started = time.perf_counter()
@@ -426,11 +399,12 @@ def run_job(config: dict[str, Any], emit: Emitter) -> dict[str, Any]:
             row = {"epoch": epoch + 1, "train_loss": train_loss, "train_acc": train_acc, "val_loss": val_loss,
                    "val_acc": val_acc, "lr": optimizer.param_groups[0]["lr"], "seconds": time.perf_counter() - epoch_start}  # fmt: skip
             history.append(row)
-            emit("epoch", **row)
-            emit("metric", step=(epoch + 1) * steps_per_epoch, values={"val_loss": val_loss, "val_acc": val_acc, "train_acc": train_acc})
+            emit(events.EpochDone(**row))
+            emit(events.Metric(step=(epoch + 1) * steps_per_epoch,
+                               values={"val_loss": val_loss, "val_acc": val_acc, "train_acc": train_acc}))  # fmt: skip
             if (epoch + 1) % every == 0 or epoch + 1 == spec.epochs:
                 _save_checkpoint(ckpt_path, model, optimizer, scheduler, scaler, epoch + 1, history, device)
-                emit("checkpoint", epoch=epoch + 1, path=str(ckpt_path))
+                emit(events.Checkpoint(epoch=epoch + 1, path=str(ckpt_path)))
     except Cancelled:
         status = "cancelled"
     test_loss, test_acc = evaluate(model, data.test_x, data.test_y, device) if status == "done" else (None, None)
@@ -440,7 +414,7 @@ def run_job(config: dict[str, Any], emit: Emitter) -> dict[str, Any]:
         "seconds": time.perf_counter() - started, "device": device, "weights": weights_digest(model),
         "epochs_done": len(history), "peak": memory(device),
     }  # fmt: skip
-    emit("end", **summary)
+    emit(events.JobEnd(**summary))
     return summary
 
 
@@ -465,9 +439,9 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _ask_cancel)
     signal.signal(signal.SIGINT, _ask_cancel)
     try:
-        run_job(config, emit)
+        train(config, emit)
     except Exception as exc:  # say why, on the channel, then fail
-        emit("end", status="failed", error=f"{type(exc).__name__}: {exc}")
+        emit(events.JobEnd(status="failed", error=f"{type(exc).__name__}: {exc}"))
         sys.exit(1)
 
 

@@ -135,7 +135,7 @@ class ParseCache:
         if path is None:
             return
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
+            raw = json.loads(paths.read_text(path))
             if raw.get("version") == self.VERSION:
                 self.old = raw["files"]
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -191,7 +191,7 @@ def load_lesson_file(path: Path, cache: ParseCache | None = None) -> Lesson:
             except ValidationError:
                 pass  # the model changed since the cache was written: parse the file again
     try:
-        text = path.read_text(encoding="utf-8")
+        text = paths.read_text(path)
     except (OSError, UnicodeDecodeError) as exc:
         raise LessonFileError([LessonError(path, 1, "", f"cannot read: {exc}")]) from exc
     try:
@@ -256,7 +256,7 @@ def _read_tracks(root: Path, catalog: Catalog) -> None:
     if not path.is_file():
         return
     try:
-        listing = TrackList.model_validate(yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader))
+        listing = TrackList.model_validate(yaml.load(paths.read_text(path), Loader=_Loader))
     except (yaml.YAMLError, ValidationError, OSError) as exc:
         catalog.errors.append(LessonError(path, 1, "tracks", f"bad track list: {exc}".splitlines()[0]))
         return
@@ -345,7 +345,7 @@ def _duplicate_keys(path: Path, node: yaml.Node | None) -> list[LessonError]:
 
 
 def _key_line(path: Path, key: str) -> int:
-    node = yaml.compose(path.read_text(encoding="utf-8"), Loader=_Base)
+    node = yaml.compose(paths.read_text(path), Loader=_Base)
     if isinstance(node, yaml.MappingNode):
         for knode, _ in node.value:
             if knode.value == key:

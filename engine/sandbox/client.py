@@ -1,17 +1,13 @@
-"""The client side of the runner: start jobs in sandboxed children and read their events.
+"""The client side of the runner: start checks in sandboxed children and read their events.
 
 A `Runner` owns one warm zygote (see engine.sandbox.zygote), started in the
 background on first use and restarted if it dies.  `Runner(warm=False)`
-spawns a fresh interpreter per job instead: the cold path.
+spawns a fresh zygote per check; `Runner(spawn=True)` a fresh interpreter per
+check (the path for lessons that may use a GPU).
 
-`Run.events()` yields one stream of plain dicts for the app and the CLI:
-  output   {stream, text}            the child's stdout/stderr, capped
-  metric   {step, values}            from tutor.log(...)
-  progress {done, total, label}
-  sandbox  {layers}                  which confinement layers took
-  violation{kind, detail}            a forbidden action, in words
-  result / loaded / module_error / done   the probe's data (checked by token)
-  end      {exit, signal, limit, duration_ms, ...}   always last
+`ChildRun.events()` yields typed events of engine.events.CHECK_EVENTS: what
+the child sent (parsed strictly, refused whole when malformed), `Output` for
+what it printed and, always last, one `RunEnd` saying how it ended.
 """
 
 from __future__ import annotations
@@ -29,13 +25,15 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Iterator
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
 
-from engine import paths
+from engine import events, paths
+from engine.sandbox.confine import BWRAP_ENV
+from engine.sandbox.request import CheckRequest
 
-OUTPUT_CAP = 1 << 20
+OUTPUT_CAP = 1 << 20  # per stream; RunEnd.truncated says when a stream was cut here
 EVENT_LINE_CAP = 64 << 20
 EVENT_TOTAL_CAP = 256 << 20
 GRACE_S = 1.0
@@ -48,36 +46,12 @@ class RunnerError(RuntimeError):
     pass
 
 
-@dataclass
-class Job:
-    code: str
-    checks: list[dict[str, Any]] = field(default_factory=list)
-    params: dict[str, Any] = field(default_factory=dict)
-    filename: str = "<your code>"
-    module_seed: int = 0
-    seconds: float = 10.0
-    memory_mb: int = 2048
-    confine: bool = True
-    gpu: bool = False  # spawned, may use CUDA: memory is watched as RSS instead of an address-space limit
-
-    def payload(self, token: str, job_dir: str) -> bytes:
-        return json.dumps(
-            {
-                "code": self.code,
-                "checks": self.checks,
-                "params": self.params,
-                "filename": self.filename,
-                "module_seed": self.module_seed,
-                "limits": {"seconds": self.seconds, "memory_mb": self.memory_mb},
-                "confine": self.confine,
-                "gpu": self.gpu,
-                "token": token,
-                "job_dir": job_dir,
-            }
-        ).encode()
-
-
-BWRAP_ENV = "TUTOR_BWRAP"
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment of a zygote or spawned child: ours, with the project importable."""
+    env = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES" or v}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env.update(extra)
+    return env
 
 
 def bwrap_prefix(jobs_root: str) -> list[str]:
@@ -90,7 +64,7 @@ def bwrap_prefix(jobs_root: str) -> list[str]:
     """
     if os.environ.get(BWRAP_ENV) == "0":
         return []
-    from engine.sandbox.confine import bwrap_usable
+    from engine.sandbox.confine import bwrap_usable  # lazily: it probes the system once
 
     path = bwrap_usable()
     if not path:
@@ -99,15 +73,13 @@ def bwrap_prefix(jobs_root: str) -> list[str]:
             "--unshare-net", "--unshare-ipc", "--unshare-uts", "--die-with-parent", "--"]  # fmt: skip
 
 
-class Zygote:
-    """A handle on one zygote process."""
+class ZygoteClient:
+    """Our end of one zygote process (engine.sandbox.zygote.ZygoteServer is the other)."""
 
     def __init__(self, outer: bool = True) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.jobs_root = tempfile.mkdtemp(prefix="tutor-jobs-")
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-        env.update(TUTOR_JOBS_ROOT=self.jobs_root, TMPDIR=self.jobs_root)
+        env = child_env(TUTOR_JOBS_ROOT=self.jobs_root, TMPDIR=self.jobs_root)
         prefix = bwrap_prefix(self.jobs_root) if outer else []
         self.outer = bool(prefix)
         env[BWRAP_ENV] = "1" if prefix else "0"
@@ -131,7 +103,7 @@ class Zygote:
         self.sock.settimeout(timeout)
         try:
             line = self._recv_line()
-        except (OSError, socket.timeout) as exc:
+        except (TimeoutError, OSError) as exc:
             raise RunnerError(f"the runner did not start: {exc}") from exc
         finally:
             self.sock.settimeout(None)
@@ -182,15 +154,14 @@ def spawn_child() -> tuple[dict[str, Any], list[int]]:
     """A fresh interpreter serving one job, with the same pipes a zygote child has.
 
     Its exit status reaches the status pipe from a small waiter thread, so a
-    `Run` reads a spawned child exactly like a forked one.
+    `ChildRun` reads a spawned child exactly like a forked one.
     """
     job_r, job_w = os.pipe()
     ev_r, ev_w = os.pipe()
     status_r, status_w = os.pipe()
     job_dir = tempfile.mkdtemp(prefix="tutor-job-")
-    env = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES" or v}
+    env = child_env()
     env.setdefault("USER", getpass.getuser())  # so torch never looks the user up through a socket
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     proc = subprocess.Popen(
         [sys.executable, "-m", "engine.sandbox.spawned", str(job_r), str(ev_w)],
         pass_fds=[job_r, ev_w], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -227,23 +198,23 @@ def spawn_child() -> tuple[dict[str, Any], list[int]]:
     return {"pid": proc.pid, "job_dir": job_dir}, [job_w, out_r, err_r, ev_r, status_r]
 
 
-def _start_zygote() -> Zygote:
+def _start_zygote() -> ZygoteClient:
     """A zygote inside bubblewrap when that works here; without it when bubblewrap fails to start one."""
-    zygote = Zygote()
+    zygote = ZygoteClient()
     if zygote.outer:
         try:
             zygote.wait_ready()
         except RunnerError:
             zygote.stop()
             os.environ[BWRAP_ENV] = "0"  # remember for this process: the kernel layers still confine
-            zygote = Zygote(outer=False)
+            zygote = ZygoteClient(outer=False)
     return zygote
 
 
 class Runner:
-    """Runs jobs; warm by default.  Thread-safe; several runs may be in flight.
+    """Runs check requests; warm by default.  Thread-safe; several runs may be in flight.
 
-    `spawn=True` starts a fresh interpreter per job instead of forking: the
+    `spawn=True` starts a fresh interpreter per request instead of forking: the
     path for lessons that may use a GPU (CUDA is never initialised in a
     process that forks).
     """
@@ -251,7 +222,7 @@ class Runner:
     def __init__(self, warm: bool = True, spawn: bool = False):
         self.warm = warm and not spawn
         self.spawn = spawn
-        self._zygote: Zygote | None = None
+        self._zygote: ZygoteClient | None = None
         self._lock = threading.Lock()
 
     def start_background(self) -> None:
@@ -259,7 +230,7 @@ class Runner:
         if self.warm:
             self._ensure()
 
-    def _ensure(self) -> Zygote:
+    def _ensure(self) -> ZygoteClient:
         with self._lock:
             if self._zygote is None or not self._zygote.alive():
                 if self._zygote is not None:
@@ -267,10 +238,10 @@ class Runner:
                 self._zygote = _start_zygote()
             return self._zygote
 
-    def start(self, job: Job) -> "Run":
+    def start(self, request: CheckRequest) -> ChildRun:
         if self.spawn:
             info, fds = spawn_child()
-            return Run(job, info, fds)
+            return ChildRun(request, info, fds)
         if self.warm:
             zygote = self._ensure()
             try:
@@ -280,14 +251,13 @@ class Runner:
                     self._zygote = None
                 zygote = self._ensure()
                 info, fds = zygote.take_child()
-            return Run(job, info, fds)
+            return ChildRun(request, info, fds)
         zygote = _start_zygote()
         info, fds = zygote.take_child()
-        return Run(job, info, fds, on_finish=zygote.stop)
+        return ChildRun(request, info, fds, on_finish=zygote.stop)
 
-    def run(self, job: Job) -> list[dict[str, Any]]:
-        run = self.start(job)
-        return list(run.events())
+    def run(self, request: CheckRequest) -> list[events.Event]:
+        return list(self.start(request).events())
 
     def close(self) -> None:
         with self._lock:
@@ -295,32 +265,31 @@ class Runner:
                 self._zygote.stop()
                 self._zygote = None
 
-    def __enter__(self) -> "Runner":
+    def __enter__(self) -> Runner:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-class Run:
-    """One job in one child.  Iterate `events()` once; `cancel()` from any thread."""
+class ChildRun:
+    """One check request in one child.  Iterate `events()` once; `cancel()` from any thread."""
 
-    def __init__(self, job: Job, info: dict[str, Any], fds: list[int], on_finish: Any = None):
-        self.job = job
+    def __init__(self, request: CheckRequest, info: dict[str, Any], fds: list[int], on_finish: Any = None):
         self.pid: int = info["pid"]
-        self.job_dir: str = info["job_dir"]
         self.token = secrets.token_hex(16)
+        # The secret token and the one writable folder are the client's to choose.
+        self.request = request = replace(request, token=self.token, job_dir=info["job_dir"])
         job_w, self.out_r, self.err_r, self.ev_r, self.status_r = fds
         self.started = time.monotonic()
-        self.deadline = self.started + job.seconds + STARTUP_S
-        self.clock_started = False
-        self.began: float | None = None
+        self.deadline = self.started + request.seconds + STARTUP_S
+        self.began: float | None = None  # when the child said it started: the learner's clock
         self.rss_base = 1 << 62  # no memory watch until the child has started
         self.cancelled = False
         self.limit: str | None = None
         self._on_finish = on_finish
         try:
-            os.write(job_w, job.payload(self.token, self.job_dir))
+            os.write(job_w, request.to_json())
         except OSError:
             pass  # the child died before reading: its status says why
         finally:
@@ -336,33 +305,44 @@ class Run:
         except (ProcessLookupError, PermissionError):
             pass
 
-    def events(self) -> Iterator[dict[str, Any]]:
+    def _watch_limits(self, now: float) -> bool:
+        """Kill on time or (for a GPU child) resident memory; False once killed and still silent."""
+        if now >= self.deadline and self.limit is None and not self.cancelled:
+            self.limit = "time"
+            self._kill()
+            self.deadline = now + GRACE_S
+        elif now >= self.deadline:
+            return False  # killed and still silent: give up on the pipes
+        gpu = self.request.gpu
+        if gpu and self.limit is None and _resident_bytes(self.pid) > self.rss_base + (self.request.memory_mb << 20):
+            self.limit = "memory"
+            self._kill()
+        return True
+
+    def _on_child_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Started) and self.began is None:
+            self.began = time.monotonic()
+            self.deadline = self.began + self.request.seconds
+            # The budget is on top of what the interpreter and torch already hold.
+            self.rss_base = _resident_bytes(self.pid) if self.request.gpu else 0
+
+    def events(self) -> Iterator[events.Event]:
         sel = selectors.DefaultSelector()
         names = {self.out_r: "stdout", self.err_r: "stderr", self.ev_r: "events", self.status_r: "status"}
         for fd in names:
             os.set_blocking(fd, False)
             sel.register(fd, selectors.EVENT_READ)
-        kept = {"stdout": 0, "stderr": 0}
-        truncated = {"stdout": False, "stderr": False}
-        ev_buf = b""
-        ev_total = 0
-        status: dict[str, Any] | None = None
+        output = _OutputCap()
+        lines = _EventLines()
         status_buf = b""
-        protocol_error: str | None = None
         finished = False
         try:
             while sel.get_map() and not finished:
                 now = time.monotonic()
-                if now >= self.deadline and self.limit is None and not self.cancelled:
-                    self.limit = "time"
-                    self._kill()
-                    self.deadline = now + GRACE_S
-                elif now >= self.deadline:
-                    break  # killed and still silent: give up on the pipes
-                if self.job.gpu and self.limit is None and _resident_bytes(self.pid) > self.rss_base + (self.job.memory_mb << 20):
-                    self.limit = "memory"
-                    self._kill()
-                for key, _ in sel.select(timeout=max(0.0, min(self.deadline - now, 0.25 if self.job.gpu else 3600))):
+                if not self._watch_limits(now):
+                    break
+                timeout = max(0.0, min(self.deadline - now, 0.25 if self.request.gpu else 3600))
+                for key, _ in sel.select(timeout=timeout):
                     fd = key.fd
                     try:
                         chunk = os.read(fd, 1 << 16)
@@ -372,47 +352,25 @@ class Run:
                         sel.unregister(fd)
                         continue
                     name = names[fd]
-                    if name in kept:
-                        room = OUTPUT_CAP - kept[name]
-                        if room > 0:
-                            text = chunk[:room].decode("utf-8", errors="replace")
-                            kept[name] += min(room, len(chunk))
-                            yield {"type": "output", "stream": name, "text": text}
-                        if len(chunk) > room:
-                            truncated[name] = True
+                    if name in ("stdout", "stderr"):
+                        yield from output.take(name, chunk)
                     elif name == "status":
                         status_buf += chunk
                     else:
-                        ev_total += len(chunk)
-                        ev_buf += chunk
-                        if ev_total > EVENT_TOTAL_CAP or (b"\n" not in ev_buf and len(ev_buf) > EVENT_LINE_CAP):
-                            protocol_error = "the run sent more event data than allowed"
+                        for event in lines.feed(chunk):
+                            self._on_child_event(event)
+                            if isinstance(event, events.Done) and event.token == self.token:
+                                finished = True
+                            yield event
+                        if lines.error and lines.overflowed:
                             self._kill()
                             sel.unregister(fd)
-                            continue
-                        *lines, ev_buf = ev_buf.split(b"\n")
-                        for line in lines:
-                            event = _parse_event(line)
-                            if event is None:
-                                protocol_error = "unreadable data on the event channel"
-                                continue
-                            if event["type"] == "done" and event.get("token") == self.token:
-                                finished = True
-                            elif event["type"] == "started" and not self.clock_started:
-                                self.clock_started = True
-                                self.began = time.monotonic()
-                                self.deadline = self.began + self.job.seconds
-                                # The budget is on top of what the interpreter and torch already hold.
-                                self.rss_base = _resident_bytes(self.pid) if self.job.gpu else 0
-                            yield event
             if finished:
                 # The probe flushed its output before `done`: what is in the pipes is all there is.
                 for fd in (self.out_r, self.err_r):
-                    name = names[fd]
-                    for text in _drain(fd, OUTPUT_CAP - kept[name]):
-                        yield {"type": "output", "stream": name, "text": text}
+                    yield from output.take(names[fd], _drain(fd))
         finally:
-            # Measured from when the child started running the job: a spawned interpreter's
+            # Measured from when the child started running the request: a spawned interpreter's
             # start-up is reported apart, as it is not the learner's code.
             began = self.began or self.started
             duration_ms = round((time.monotonic() - began) * 1000, 2)
@@ -425,26 +383,74 @@ class Run:
                     pass
             if self._on_finish:
                 self._on_finish()
-        if status_buf.strip():
+        status = _read_status(status_buf)
+        yield events.RunEnd(
+            exit=status.get("exit"),
+            signal=status.get("signal"),
+            cpu_s=status.get("cpu_s"),
+            maxrss_kb=status.get("maxrss_kb"),
+            limit=self.limit,
+            cancelled=self.cancelled,
+            finished=finished,
+            runner_lost=not status and not finished and not self.cancelled and self.limit is None,
+            truncated=dict(output.truncated),
+            protocol_error=lines.error,
+            duration_ms=duration_ms,
+            startup_ms=startup_ms,
+        )
+
+
+class _OutputCap:
+    """The child's printed output as Output events, at most OUTPUT_CAP bytes per stream."""
+
+    def __init__(self) -> None:
+        self.kept = {"stdout": 0, "stderr": 0}
+        self.truncated = {"stdout": False, "stderr": False}
+
+    def take(self, stream: str, data: bytes) -> Iterator[events.Output]:
+        room = OUTPUT_CAP - self.kept[stream]
+        if room > 0 and data:
+            self.kept[stream] += min(room, len(data))
+            yield events.Output(stream=stream, text=data[:room].decode("utf-8", errors="replace"))
+        if len(data) > max(room, 0):
+            self.truncated[stream] = True
+
+
+class _EventLines:
+    """Splits the event pipe into lines and parses each strictly; remembers the first fault."""
+
+    def __init__(self) -> None:
+        self.buf = b""
+        self.total = 0
+        self.error: str | None = None
+        self.overflowed = False
+
+    def feed(self, chunk: bytes) -> Iterator[events.Event]:
+        self.total += len(chunk)
+        self.buf += chunk
+        if self.total > EVENT_TOTAL_CAP or (b"\n" not in self.buf and len(self.buf) > EVENT_LINE_CAP):
+            self.error = "the run sent more event data than allowed"
+            self.overflowed = True
+            return
+        *complete, self.buf = self.buf.split(b"\n")
+        for line in complete:
+            if not line.strip():
+                continue
             try:
-                status = json.loads(status_buf.splitlines()[0])
-            except ValueError:
-                status = None
-        yield {
-            "type": "end",
-            "exit": status.get("exit") if status else None,
-            "signal": status.get("signal") if status else None,
-            "cpu_s": status.get("cpu_s") if status else None,
-            "maxrss_kb": status.get("maxrss_kb") if status else None,
-            "limit": self.limit,
-            "cancelled": self.cancelled,
-            "finished": finished,
-            "runner_lost": status is None and not finished and not self.cancelled and self.limit is None,
-            "truncated": truncated,
-            "protocol_error": protocol_error,
-            "duration_ms": duration_ms,
-            "startup_ms": startup_ms,
-        }
+                yield events.decode(line, events.CHILD_EVENTS)
+            except events.ProtocolError as exc:
+                self.error = self.error or f"unreadable data on the event channel ({exc})"
+
+
+def _read_status(raw: bytes) -> dict[str, Any]:
+    """The child's exit report from the status pipe; empty when it never came."""
+    if not raw.strip():
+        return {}
+    try:
+        status = json.loads(raw.splitlines()[0])
+    except ValueError:
+        return {}
+    return status if isinstance(status, dict) else {}
 
 
 def _resident_bytes(pid: int) -> int:
@@ -455,26 +461,15 @@ def _resident_bytes(pid: int) -> int:
         return 0
 
 
-def _drain(fd: int, room: int) -> Iterator[str]:
-    while True:
+def _drain(fd: int) -> bytes:
+    """What is left in a pipe now, without waiting."""
+    out = b""
+    while len(out) <= OUTPUT_CAP:
         try:
             chunk = os.read(fd, 1 << 16)
         except (BlockingIOError, OSError):
-            return
+            break
         if not chunk:
-            return
-        if room > 0:
-            yield chunk[:room].decode("utf-8", errors="replace")
-            room -= len(chunk)
-
-
-def _parse_event(line: bytes) -> dict[str, Any] | None:
-    if not line.strip():
-        return {"type": "noise"}
-    try:
-        event = json.loads(line)
-    except ValueError:
-        return None
-    if not isinstance(event, dict) or not isinstance(event.get("type"), str):
-        return None
-    return event
+            break
+        out += chunk
+    return out

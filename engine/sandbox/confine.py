@@ -37,10 +37,12 @@ VIOLATIONS = {
 }
 
 MAX_FILES = 256
+# "1" inside a zygote started under bubblewrap, "0" where bubblewrap is off or failed to start.
+BWRAP_ENV = "TUTOR_BWRAP"
 
 
 @dataclass(frozen=True)
-class Limits:
+class ResourceLimits:
     seconds: float
     memory_bytes: int
     file_bytes: int = 64 << 20
@@ -58,7 +60,7 @@ def _vm_size() -> int:
     return 0
 
 
-def apply_rlimits(limits: Limits, address_space: bool = True) -> None:
+def apply_rlimits(limits: ResourceLimits, address_space: bool = True) -> None:
     """CPU, memory, file size, open files, no core dumps.
 
     `address_space=False` for GPU runs: CUDA reserves far more virtual memory
@@ -103,11 +105,13 @@ _SYSCALLS = {
 
 _libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
 
-PR_SET_NO_NEW_PRIVS = 38
+# prctl(2) options.
 PR_SET_PDEATHSIG = 1
 PR_SET_SECCOMP = 22
+PR_SET_NO_NEW_PRIVS = 38
+PR_SET_CHILD_SUBREAPER = 36
 SECCOMP_MODE_FILTER = 2
-CLONE_THREAD = 0x00010000
+CLONE_THREAD = 0x00010000  # clone(2): a new thread of this process, not a new process
 
 
 def _syscall(nr: int, *args: object) -> int:
@@ -117,101 +121,148 @@ def _syscall(nr: int, *args: object) -> int:
 
 
 def no_new_privs() -> None:
+    """No setuid gains from here on; the kernel requires it before an unprivileged seccomp filter."""
     if _libc is not None and _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(NO_NEW_PRIVS) failed")
 
 
 def die_with_parent() -> None:
+    """The kernel sends SIGKILL to this process when its parent dies."""
     if _libc is not None:
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 # --- seccomp ---------------------------------------------------------------------------
 
-_LD_W_ABS, _JEQ, _JSET, _RET = 0x20, 0x15, 0x45, 0x06
-_ALLOW = 0x7FFF0000
-_KILL = 0x80000000
+# Classic BPF opcodes (linux/filter.h): class | size | mode, or class | op | source.
+BPF_LD_W_ABS = 0x00 | 0x00 | 0x20  # BPF_LD | BPF_W | BPF_ABS: load a 32-bit word of seccomp_data
+BPF_JEQ_K = 0x05 | 0x10 | 0x00  # BPF_JMP | BPF_JEQ | BPF_K: jump if A == k
+BPF_JSET_K = 0x05 | 0x40 | 0x00  # BPF_JMP | BPF_JSET | BPF_K: jump if A & k
+BPF_RET_K = 0x06 | 0x00  # BPF_RET | BPF_K: return k
+# Offsets in struct seccomp_data: int nr; u32 arch; u64 instruction_pointer; u64 args[6].
+SECCOMP_DATA_NR = 0
+SECCOMP_DATA_ARCH = 4
+SECCOMP_DATA_ARGS = 16
+# Filter return values (linux/seccomp.h).
+SECCOMP_RET_KILL_PROCESS = 0x80000000
+SECCOMP_RET_ERRNO = 0x00050000
+SECCOMP_RET_ALLOW = 0x7FFF0000
 
 
 def _errno(code: int) -> int:
-    return 0x00050000 | (code & 0xFFFF)
+    return SECCOMP_RET_ERRNO | (code & 0xFFFF)
 
 
 class _Filter:
-    """A tiny assembler for a seccomp BPF program."""
+    """A tiny assembler for a seccomp BPF program, with labels for jump targets.
+
+    A jump names the label it goes to ("next" for the following instruction);
+    `program()` turns labels into the relative offsets BPF wants, so adding an
+    instruction never silently breaks a hand-counted jump.
+    """
 
     def __init__(self) -> None:
-        self.ops: list[tuple[int, int, int, int]] = []
+        self.ops: list[tuple[int, object, object, int]] = []
+        self.labels: dict[str, int] = {}
 
-    def op(self, code: int, k: int, jt: int = 0, jf: int = 0) -> None:
+    def op(self, code: int, k: int, jt: object = "next", jf: object = "next") -> None:
         self.ops.append((code, jt, jf, k))
 
+    def label(self, name: str) -> None:
+        self.labels[name] = len(self.ops)
+
     def load_nr(self) -> None:
-        self.op(_LD_W_ABS, 0)
+        self.op(BPF_LD_W_ABS, SECCOMP_DATA_NR)
 
     def load_arg(self, i: int) -> None:
-        self.op(_LD_W_ABS, 16 + 8 * i)  # low 32 bits, little-endian
+        self.op(BPF_LD_W_ABS, SECCOMP_DATA_ARGS + 8 * i)  # the low 32 bits, little-endian
+
+    def ret(self, action: int) -> None:
+        self.op(BPF_RET_K, action)
 
     def deny(self, nr: int, action: int) -> None:
-        self.op(_JEQ, nr, 0, 1)
-        self.op(_RET, action)
+        """If the syscall is `nr`, return `action`; else fall through."""
+        skip = f"after-deny-{len(self.ops)}"
+        self.op(BPF_JEQ_K, nr, "next", skip)
+        self.ret(action)
+        self.label(skip)
 
     def program(self) -> bytes:
-        return b"".join(struct.pack("HBBI", *o) for o in self.ops)
+        out = []
+        for index, (code, jt, jf, k) in enumerate(self.ops):
+            out.append(struct.pack("HBBI", code, self._offset(index, jt), self._offset(index, jf), k))
+        return b"".join(out)
+
+    def _offset(self, index: int, target: object) -> int:
+        if target == "next":
+            return 0
+        offset = self.labels[str(target)] - index - 1
+        if not 0 <= offset <= 255:
+            raise ValueError(f"seccomp jump to {target} out of range ({offset})")
+        return offset
+
+
+DENIED_SYSCALLS = (
+    "socket", "socketpair", "fork", "vfork", "execve", "execveat", "ptrace", "process_vm_readv",
+    "process_vm_writev", "mount", "umount2", "unshare", "setns", "chroot", "pivot_root", "bpf",
+    "perf_event_open", "kexec_load", "init_module", "finit_module", "delete_module", "reboot",
+    "setsid", "setpgid", "keyctl", "add_key", "request_key", "tkill", "io_uring_setup",
+)  # fmt: skip
+
+
+def _seccomp_program(gpu: bool) -> bytes:
+    assert _SYSCALLS is not None
+    s = _SYSCALLS
+    pid = os.getpid()
+    # A forbidden call that slipped past the audit hook (ctypes, a C library) ends
+    # the run at once: a learner must not be able to catch it and carry on.
+    kill = SECCOMP_RET_KILL_PROCESS
+    f = _Filter()
+    f.op(BPF_LD_W_ABS, SECCOMP_DATA_ARCH)  # a syscall made through another ABI is killed outright
+    f.op(BPF_JEQ_K, s["audit_arch"], "arch-ok", "next")
+    f.ret(kill)
+    f.label("arch-ok")
+    f.load_nr()
+    if gpu:  # a GPU driver may probe a local daemon's socket: that must fail, not kill the check
+        for name in ("socket", "socketpair"):
+            f.deny(s[name], _errno(errno.EACCES))
+    for name in DENIED_SYSCALLS:
+        if name in s:
+            f.deny(s[name], kill)
+    # clone3 passes its flags in memory a filter cannot read; ENOSYS makes glibc fall back to clone.
+    f.deny(s["clone3"], _errno(errno.ENOSYS))
+    # clone: threads only.
+    f.op(BPF_JEQ_K, s["clone"], "next", "not-clone")
+    f.load_arg(0)  # the flags, on both architectures
+    f.op(BPF_JSET_K, CLONE_THREAD, "allow", "next")
+    f.ret(kill)
+    f.label("not-clone")
+    # kill(pid, sig): only this process, or its own group (which holds only it).
+    f.op(BPF_JEQ_K, s["kill"], "next", "not-kill")
+    f.load_arg(0)
+    f.op(BPF_JEQ_K, pid, "allow", "next")
+    f.op(BPF_JEQ_K, 0, "allow", "next")
+    f.ret(kill)
+    f.label("not-kill")
+    # tgkill(tgid, tid, sig): threads of this process only.
+    f.op(BPF_JEQ_K, s["tgkill"], "next", "allow")
+    f.load_arg(0)
+    f.op(BPF_JEQ_K, pid, "allow", "next")
+    f.ret(kill)
+    f.label("allow")
+    f.ret(SECCOMP_RET_ALLOW)
+    return f.program()
 
 
 def install_seccomp(gpu: bool = False) -> None:
-    """The filter.  With `gpu`, sockets fail with EACCES instead of ending the run:
-    a GPU driver may probe a local daemon's socket, and that must not kill the check."""
+    """The filter: no new processes, exec, sockets, ptrace, mounts or signals to other pids.
+
+    With `gpu`, sockets fail with EACCES instead of ending the run."""
     if _SYSCALLS is None or _libc is None:
         raise OSError(errno.ENOSYS, f"seccomp filter not written for {_ARCH}")
-    s = _SYSCALLS
-    pid = os.getpid()
-    f = _Filter()
-    f.op(_LD_W_ABS, 4)  # arch
-    f.op(_JEQ, s["audit_arch"], 1, 0)
-    f.op(_RET, _KILL)
-    f.load_nr()
-    # A forbidden call that slipped past the audit hook (ctypes, a C library) ends
-    # the run at once: a learner must not be able to catch it and carry on.
-    eperm = _KILL
-    if gpu:
-        for name in ("socket", "socketpair"):
-            f.deny(s[name], _errno(errno.EACCES))
-    for name in (
-        "socket", "socketpair", "fork", "vfork", "execve", "execveat", "ptrace", "process_vm_readv",
-        "process_vm_writev", "mount", "umount2", "unshare", "setns", "chroot", "pivot_root", "bpf",
-        "perf_event_open", "kexec_load", "init_module", "finit_module", "delete_module", "reboot",
-        "setsid", "setpgid", "keyctl", "add_key", "request_key", "tkill", "io_uring_setup",
-    ):  # fmt: skip
-        if name in s:
-            f.deny(s[name], eperm)
-    # clone3 cannot be inspected; ENOSYS makes glibc fall back to clone for threads.
-    f.deny(s["clone3"], _errno(errno.ENOSYS))
-    # clone: threads only.
-    f.op(_JEQ, s["clone"], 0, 4)
-    f.load_arg(0)  # the flags, on both architectures
-    f.op(_JSET, CLONE_THREAD, 1, 0)
-    f.op(_RET, eperm)
-    f.op(_RET, _ALLOW)
-    # kill(pid, sig): only this process (or its own group, which holds only it).
-    f.op(_JEQ, s["kill"], 0, 5)
-    f.load_arg(0)
-    f.op(_JEQ, pid, 2, 0)
-    f.op(_JEQ, 0, 1, 0)
-    f.op(_RET, eperm)
-    f.op(_RET, _ALLOW)
-    f.load_nr()  # the kill block's "not kill" jump lands here, with nr reloaded
-    # tgkill(tgid, tid, sig): threads of this process only.
-    f.op(_JEQ, s["tgkill"], 0, 4)
-    f.load_arg(0)
-    f.op(_JEQ, pid, 1, 0)
-    f.op(_RET, eperm)
-    f.op(_RET, _ALLOW)
-    f.op(_RET, _ALLOW)
-    prog = f.program()
+    prog = _seccomp_program(gpu)
     buf = ctypes.create_string_buffer(prog, len(prog))
-    fprog = struct.pack("HL", len(prog) // 8, ctypes.addressof(buf))
+    fprog = struct.pack("HL", len(prog) // 8, ctypes.addressof(buf))  # struct sock_fprog
     fbuf = ctypes.create_string_buffer(fprog, len(fprog))
     ulong = ctypes.c_ulong
     rc = _libc.prctl(PR_SET_SECCOMP, ulong(SECCOMP_MODE_FILTER), ctypes.c_void_p(ctypes.addressof(fbuf)), ulong(0), ulong(0))
@@ -221,21 +272,50 @@ def install_seccomp(gpu: bool = False) -> None:
 
 # --- Landlock -------------------------------------------------------------------------
 
+# Filesystem access rights (linux/landlock.h), with the ABI that introduced them.
+LANDLOCK_ACCESS_FS_EXECUTE = 1 << 0
+LANDLOCK_ACCESS_FS_WRITE_FILE = 1 << 1
+LANDLOCK_ACCESS_FS_READ_FILE = 1 << 2
+LANDLOCK_ACCESS_FS_REMOVE_DIR = 1 << 4
+LANDLOCK_ACCESS_FS_REMOVE_FILE = 1 << 5
+LANDLOCK_ACCESS_FS_MAKE_CHAR = 1 << 6
+LANDLOCK_ACCESS_FS_MAKE_DIR = 1 << 7
+LANDLOCK_ACCESS_FS_MAKE_REG = 1 << 8
+LANDLOCK_ACCESS_FS_MAKE_SOCK = 1 << 9
+LANDLOCK_ACCESS_FS_MAKE_FIFO = 1 << 10
+LANDLOCK_ACCESS_FS_MAKE_BLOCK = 1 << 11
+LANDLOCK_ACCESS_FS_MAKE_SYM = 1 << 12
+LANDLOCK_ACCESS_FS_REFER = 1 << 13  # ABI 2
+LANDLOCK_ACCESS_FS_TRUNCATE = 1 << 14  # ABI 3
+LANDLOCK_ACCESS_NET_BIND_TCP = 1 << 0  # ABI 4
+LANDLOCK_ACCESS_NET_CONNECT_TCP = 1 << 1  # ABI 4
+LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET = 1 << 0  # ABI 6
+LANDLOCK_SCOPE_SIGNAL = 1 << 1  # ABI 6
+LANDLOCK_CREATE_RULESET_VERSION = 1 << 0  # landlock_create_ruleset flag: ask for the ABI
+LANDLOCK_RULE_PATH_BENEATH = 1
+
+# Writes handled (so forbidden but where allowed), by the ABI that knows them.
 _FS_WRITE = {
-    1: (1 << 1) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12),
-    2: 1 << 13,  # REFER
-    3: 1 << 14,  # TRUNCATE
-}
-_FS_EXECUTE = 1 << 0
-_FILE_ONLY = (1 << 0) | (1 << 1) | (1 << 2) | (1 << 14)
-_NET_TCP = (1 << 0) | (1 << 1)
-_SCOPE_SIGNAL = (1 << 1) | (1 << 0)
+    1: LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_REMOVE_DIR | LANDLOCK_ACCESS_FS_REMOVE_FILE
+    | LANDLOCK_ACCESS_FS_MAKE_CHAR | LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_MAKE_REG
+    | LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_MAKE_FIFO | LANDLOCK_ACCESS_FS_MAKE_BLOCK
+    | LANDLOCK_ACCESS_FS_MAKE_SYM,
+    2: LANDLOCK_ACCESS_FS_REFER,
+    3: LANDLOCK_ACCESS_FS_TRUNCATE,
+}  # fmt: skip
+# Rights that make sense on a single file (a device node), not a folder.
+_FILE_ONLY = (
+    LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_FILE
+    | LANDLOCK_ACCESS_FS_TRUNCATE
+)  # fmt: skip
+_NET_TCP = LANDLOCK_ACCESS_NET_BIND_TCP | LANDLOCK_ACCESS_NET_CONNECT_TCP
+_SCOPE = LANDLOCK_SCOPE_SIGNAL | LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET
 
 
 def landlock_abi() -> int:
     if _SYSCALLS is None or _libc is None:
         return 0
-    abi = _syscall(_SYSCALLS["landlock_create_ruleset"], None, ctypes.c_size_t(0), ctypes.c_uint32(1))
+    abi = _syscall(_SYSCALLS["landlock_create_ruleset"], None, ctypes.c_size_t(0), ctypes.c_uint32(LANDLOCK_CREATE_RULESET_VERSION))
     return max(int(abi), 0)
 
 
@@ -246,12 +326,12 @@ def install_landlock(writable_dir: str, devices: list[str] | None = None) -> int
     if abi < 1:
         raise OSError(errno.ENOSYS, "Landlock is not available")
     assert _SYSCALLS is not None
-    handled = _FS_EXECUTE
+    handled = LANDLOCK_ACCESS_FS_EXECUTE
     for level, bits in _FS_WRITE.items():
         if abi >= level:
             handled |= bits
     net = _NET_TCP if abi >= 4 else 0
-    scoped = _SCOPE_SIGNAL if abi >= 6 else 0
+    scoped = _SCOPE if abi >= 6 else 0
     if abi >= 6:
         attr = struct.pack("QQQ", handled, net, scoped)
     elif abi >= 4:
@@ -263,9 +343,9 @@ def install_landlock(writable_dir: str, devices: list[str] | None = None) -> int
     if ruleset < 0:
         raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
     try:
-        _allow_path(ruleset, writable_dir, handled & ~_FS_EXECUTE)
+        _allow_path(ruleset, writable_dir, handled & ~LANDLOCK_ACCESS_FS_EXECUTE)
         for device in ["/dev/null", *(devices or [])]:
-            _allow_path(ruleset, device, handled & _FILE_ONLY & ~_FS_EXECUTE)
+            _allow_path(ruleset, device, handled & _FILE_ONLY & ~LANDLOCK_ACCESS_FS_EXECUTE)
         # Reading is not handled at all; executing is allowed nowhere new (exec is also seccomp-blocked).
         if _syscall(_SYSCALLS["landlock_restrict_self"], ctypes.c_int(ruleset), ctypes.c_uint32(0)) != 0:
             raise OSError(ctypes.get_errno(), "landlock_restrict_self failed")
@@ -278,9 +358,9 @@ def _allow_path(ruleset: int, path: str, access: int) -> None:
     assert _SYSCALLS is not None
     fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
     try:
-        attr = struct.pack("=Qi", access, fd)
+        attr = struct.pack("=Qi", access, fd)  # struct landlock_path_beneath_attr
         buf = ctypes.create_string_buffer(attr, len(attr))
-        rc = _syscall(_SYSCALLS["landlock_add_rule"], ctypes.c_int(ruleset), ctypes.c_int(1), buf, ctypes.c_uint32(0))
+        rc = _syscall(_SYSCALLS["landlock_add_rule"], ctypes.c_int(ruleset), ctypes.c_int(LANDLOCK_RULE_PATH_BENEATH), buf, ctypes.c_uint32(0))
         if rc != 0:
             raise OSError(ctypes.get_errno(), f"landlock_add_rule({path}) failed")
     finally:

@@ -2,50 +2,46 @@
 evaluates each check's expression on seeded inputs and sends back data only.
 
 It decides nothing.  Every value goes to the trusted parent over the event
-channel (fd 3) as JSON lines; the parent compares.  Everything the probe
-relies on is bound before the learner's code runs, so later monkeypatching
-cannot change how values are produced or sent.
+channel (fd 3) as events of engine.events; the parent compares.  Everything
+the probe relies on is bound before the learner's code runs, so later
+monkeypatching cannot change how values are produced or sent.
 """
 
 from __future__ import annotations
 
 import builtins
 import io
-import json
-import math
 import os
-import random
 import sys
 import traceback
 import types
 from contextlib import redirect_stdout
-from typing import Any, Callable
+from typing import Any
 
+from engine import events
 from engine.sandbox import codec, confine
+from engine.sandbox.helpers import Modules, helpers, seed_everything
+from engine.sandbox.request import CheckRequest
 
 EVENT_FD = 3
 LEARNER_MODULE = "solution"
 
 _write = os.write
-_dumps = json.dumps
+_encode = events.encode
 
 
 class Channel:
-    """JSON lines to the parent on a private copy of fd 3."""
+    """Events to the parent on a private copy of fd 3; `token` goes on the secured ones."""
 
     def __init__(self, fd: int, token: str):
         self.fd = fd
         self.token = token
 
-    def send(self, event_type: str, /, **payload: Any) -> None:
-        line = _dumps({"type": event_type, **payload}, allow_nan=False, separators=(",", ":")) + "\n"
-        data = line.encode()
+    def send(self, event: events.Event) -> None:
+        data = _encode(event)
         while data:
             n = _write(self.fd, data)
             data = data[n:]
-
-    def secure(self, event_type: str, /, **payload: Any) -> None:
-        self.send(event_type, token=self.token, **payload)
 
 
 # --- the learner-facing API: `import tutor; tutor.log(step=..., loss=...)` -------------------
@@ -59,12 +55,11 @@ def _learner_api(channel: Channel, logged: list[dict[str, Any]]) -> types.Module
         values = {k: float(v) for k, v in metrics.items()}
         entry = {"step": step if step is None else int(step), **values}
         logged.append(entry)
-        # A diverging run logs NaN or infinity: the chart gets a gap (null), never a crash.
-        sent = {k: (v if math.isfinite(v) else None) for k, v in values.items()}
-        channel.send("metric", step=entry["step"], values=sent)
+        # A diverging run logs NaN or infinity: the event carries null, the chart a gap.
+        channel.send(events.Metric(step=entry["step"], values=values))
 
     def progress(done: int, total: int, label: str = "") -> None:
-        channel.send("progress", done=int(done), total=int(total), label=str(label)[:80])
+        channel.send(events.Progress(done=int(done), total=int(total), label=str(label)[:80]))
 
     from engine.jobs import toy
 
@@ -74,118 +69,12 @@ def _learner_api(channel: Channel, logged: list[dict[str, Any]]) -> types.Module
     return api
 
 
-# --- helpers available to check expressions -----------------------------------------------
-
-
-class Modules:
-    """What check expressions see, imported before the learner's code can patch imports."""
-
-    def __init__(self) -> None:
-        import math
-
-        import numpy as np
-        import torch
-        import torch.optim  # noqa: F401  (creating an optimizer imports torch._dynamo ...)
-        import torch._dynamo  # noqa: F401  (... which, imported late, would look up users and write to /tmp)
-        import torch.distributions as dist
-        import torch.nn.functional as F
-        from torch import nn
-
-        self.torch, self.np, self.nn, self.F, self.dist, self.math = torch, np, nn, F, dist, math
-        self.randn, self.rand, self.randint = torch.randn, torch.rand, torch.randint
-        self.Generator = torch.Generator
-        codec.bind_torch(torch)
-        from engine.jobs import toy
-
-        self.toy = toy
-
-
-def helpers(mods: Modules, seed: int, logged: list[dict[str, Any]]) -> dict[str, Any]:
-    torch = mods.torch
-    gen = mods.Generator().manual_seed(seed)
-    f32 = torch.float32
-
-    def randn(*shape: int, dtype: Any = f32, requires_grad: bool = False) -> Any:
-        return mods.randn(*shape, generator=gen, dtype=dtype).requires_grad_(requires_grad)
-
-    def rand(*shape: int, dtype: Any = f32) -> Any:
-        return mods.rand(*shape, generator=gen, dtype=dtype)
-
-    def randint(low: int, high: int, shape: Any) -> Any:
-        return mods.randint(low, high, tuple(shape), generator=gen)
-
-    def grad_of(fn: Callable[..., Any], *args: Any, wrt: int = 0) -> Any:
-        """The gradient of fn(*args) (summed if not scalar) with respect to args[wrt]."""
-        args_ = list(args)
-        args_[wrt] = args_[wrt].detach().clone().requires_grad_(True)
-        out = fn(*args_)
-        (out if out.dim() == 0 else out.sum()).backward()
-        return args_[wrt].grad
-
-    def numgrad(fn: Callable[[Any], Any], x: Any, eps: float = 1e-6) -> Any:
-        """Central finite differences of a scalar function, in float64."""
-        x = x.detach().to(torch.float64).clone()
-        flat = x.view(-1)
-        out = torch.zeros_like(flat)
-        for i in range(flat.numel()):
-            old = flat[i].item()
-            flat[i] = old + eps
-            hi = float(fn(x))
-            flat[i] = old - eps
-            lo = float(fn(x))
-            flat[i] = old
-            out[i] = (hi - lo) / (2 * eps)
-        return out.view_as(x)
-
-    def printed(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
-        buf = io.StringIO()
-        with redirect_stdout(buf):
-            fn(*args, **kwargs)
-        return buf.getvalue()
-
-    def metric(name: str) -> list[float]:
-        return [entry[name] for entry in logged if name in entry]
-
-    def with_cuda(available: bool, fn: Callable[..., Any], *args: Any) -> Any:
-        """Call fn as if a CUDA device were (or were not) present: device choice, tested anywhere."""
-        real = torch.cuda.is_available
-        torch.cuda.is_available = lambda: available
-        try:
-            return fn(*args)
-        finally:
-            torch.cuda.is_available = real
-
-    def accuracy_of(model: Any, x: Any, y: Any, batch: int = 1000) -> float:
-        """Share of correct argmax predictions, in eval mode, without gradients, on the model's device."""
-        device = next(model.parameters()).device
-        model.eval()
-        correct = 0
-        with torch.no_grad():
-            for i in range(0, len(x), batch):
-                correct += int((model(x[i : i + batch].to(device)).argmax(1).cpu() == y[i : i + batch]).sum())
-        return correct / max(len(x), 1)
-
-    return {
-        "torch": torch, "np": mods.np, "nn": mods.nn, "F": mods.F, "dist": mods.dist, "math": mods.math, "toy": mods.toy,
-        "seed": seed, "randn": randn, "rand": rand, "randint": randint,
-        "grad_of": grad_of, "numgrad": numgrad, "printed": printed, "metric": metric, "accuracy_of": accuracy_of, "with_cuda": with_cuda,
-    }  # fmt: skip
-
-
-def seed_everything(seed: int, mods: "Modules | None" = None) -> None:
-    mods = mods or Modules()
-    random.seed(seed)
-    mods.np.random.seed(seed % (2**32))
-    # CPU only: children are forked and must never touch CUDA.
-    mods.torch._C.default_generator.manual_seed(seed)
-
-
 # --- tracebacks trimmed to the learner's own lines -------------------------------------------
 
 
 def learner_traceback(exc: BaseException, filename: str) -> dict[str, Any]:
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename]
-    lines = [f'  line {f.lineno}, in {f.name}\n    {(f.line or "").strip()}' for f in frames]
+    lines = [f"  line {f.lineno}, in {f.name}\n    {(f.line or '').strip()}" for f in frames]
     summary = "".join(traceback.format_exception_only(type(exc), exc)).strip()
     return {
         "type": type(exc).__name__,
@@ -196,15 +85,15 @@ def learner_traceback(exc: BaseException, filename: str) -> dict[str, Any]:
     }
 
 
-# --- the run -----------------------------------------------------------------------------------
+# --- confinement -------------------------------------------------------------------------------
 
 
 def confine_kernel(job_dir: str, gpu: bool = False) -> dict[str, str]:
     """The layers that need only the job folder: no_new_privs, Landlock, seccomp.
 
-    A forked child applies them while it waits for its job (the folder is made
-    before the fork), so a check does not pay for them; a spawned child applies
-    them with the rest in `apply_layers`.
+    A forked child applies them while it waits for its request (the folder is
+    made before the fork), so a check does not pay for them; a spawned child
+    applies them with the rest in `apply_layers`.
     """
     layers: dict[str, str] = {}
     try:
@@ -224,62 +113,70 @@ def confine_kernel(job_dir: str, gpu: bool = False) -> dict[str, str]:
     return layers
 
 
-def apply_layers(job: dict[str, Any], channel: Channel, kernel: dict[str, str] | None = None) -> dict[str, str]:
+def apply_layers(request: CheckRequest, channel: Channel, kernel: dict[str, str] | None = None) -> dict[str, str]:
     """Apply every layer we can (the kernel ones unless already in place); say which took."""
     layers: dict[str, str] = {}
-    if os.environ.get("TUTOR_BWRAP") == "1":
+    if os.environ.get(confine.BWRAP_ENV) == "1":
         layers["bubblewrap"] = "active"
-    gpu = bool(job.get("gpu"))
-    limits = confine.Limits(seconds=float(job["limits"]["seconds"]), memory_bytes=int(job["limits"]["memory_mb"]) << 20)
-    confine.apply_rlimits(limits, address_space=not gpu)
+    limits = confine.ResourceLimits(seconds=request.seconds, memory_bytes=request.memory_mb << 20)
+    confine.apply_rlimits(limits, address_space=not request.gpu)
     layers["rlimits"] = "active"
-    confine.install_audit_hook(job["job_dir"], lambda kind, detail: channel.send("violation", kind=kind, detail=detail))
+    confine.install_audit_hook(
+        request.job_dir, lambda kind, detail: channel.send(events.Violation(kind=kind, detail=detail))
+    )
     layers["audit hook"] = "active"
-    layers.update(kernel if kernel is not None else confine_kernel(job["job_dir"], gpu))
+    layers.update(kernel if kernel is not None else confine_kernel(request.job_dir, request.gpu))
     return layers
 
 
-def run_job(job: dict[str, Any], channel: Channel, kernel: dict[str, str] | None = None) -> None:
-    filename = job.get("filename") or "<your code>"
+# --- the run -----------------------------------------------------------------------------------
+
+
+def _enter_job_dir(request: CheckRequest) -> None:
     from engine import paths
 
     # Datasets stay where they are (read-only) though HOME moves to the job folder.
     if paths.DATASETS_ENV not in os.environ:  # the warm runner found it once, before forking
         os.environ[paths.DATASETS_ENV] = str(paths.datasets_dir())
-    os.chdir(job["job_dir"])
-    os.environ.update(TMPDIR=job["job_dir"], HOME=job["job_dir"])
+    os.chdir(request.job_dir)
+    os.environ.update(TMPDIR=request.job_dir, HOME=request.job_dir)
     import tempfile
 
-    tempfile.tempdir = job["job_dir"]  # tempfile caches its folder: point it at the writable one
+    tempfile.tempdir = request.job_dir  # tempfile caches its folder: point it at the writable one
     sys.dont_write_bytecode = True
-    sys.argv = [filename]
+    sys.argv = [request.filename]
+
+
+def execute(request: CheckRequest, channel: Channel, kernel: dict[str, str] | None = None) -> None:
+    """Run the learner's module, then every case of every check, sending events as it goes."""
+    filename = request.filename or "<your code>"
+    token = channel.token
+    _enter_job_dir(request)
     logged: list[dict[str, Any]] = []
     api = _learner_api(channel, logged)
     mods = Modules()  # bound now: the learner's code may patch imports later
 
-    channel.send("started")  # the parent's clock for the time limit starts now, not at spawn
-    if job.get("confine", True):
-        channel.send("sandbox", layers=apply_layers(job, channel, kernel))
+    channel.send(events.Started())  # the parent's clock for the time limit starts now, not at spawn
+    if request.confine:
+        channel.send(events.SandboxLayers(layers=apply_layers(request, channel, kernel)))
     sys.modules["tutor"] = api
 
-    seed_everything(int(job.get("module_seed", 0)), mods)
-    namespace: dict[str, Any] = {"__name__": LEARNER_MODULE, "__file__": filename, "__builtins__": builtins}
+    seed_everything(request.module_seed, mods)
     module = types.ModuleType(LEARNER_MODULE)
-    module.__dict__.update(namespace)
+    module.__dict__.update({"__name__": LEARNER_MODULE, "__file__": filename, "__builtins__": builtins})
     sys.modules[LEARNER_MODULE] = module
     try:
-        code = compile(job["code"], filename, "exec")
-        exec(code, module.__dict__)
+        exec(compile(request.code, filename, "exec"), module.__dict__)
     except BaseException as exc:  # SystemExit included: exiting early is not passing
-        channel.secure("module_error", error=learner_traceback(exc, filename))
+        channel.send(events.ModuleError(token=token, error=learner_traceback(exc, filename)))
         _finish(channel)
         return
-    channel.secure("loaded")
-    params = job.get("params", {})
-    for index, check in enumerate(job.get("checks", [])):
+    channel.send(events.Loaded(token=token))
+    for index, check in enumerate(request.checks):
         for case_index, case in enumerate(check["cases"]):
             logged.clear()
-            _run_case(channel, mods, module.__dict__, params, index, case_index, check, case, logged, filename)
+            ns = {**module.__dict__, **helpers(mods, int(case["seed"]), logged), **request.params, **case["params"]}
+            channel.send(_run_case(token, mods, ns, index, case_index, check, int(case["seed"]), filename))
     _finish(channel)
 
 
@@ -290,72 +187,57 @@ def _finish(channel: Channel) -> None:
             stream.flush()
         except BaseException:
             pass
-    channel.secure("done")
+    channel.send(events.Done(token=channel.token))
 
 
 def _run_case(
-    channel: Channel,
-    mods: Modules,
-    learner: dict[str, Any],
-    params: dict[str, Any],
-    index: int,
-    case_index: int,
-    check: dict[str, Any],
-    case: dict[str, Any],
-    logged: list[dict[str, Any]],
+    token: str, mods: Modules, ns: dict[str, Any], index: int, case_index: int, check: dict[str, Any], seed: int,
     filename: str,
-) -> None:
-    seed = int(case["seed"])
-    where = {"check": index, "case": case_index}
+) -> events.Result:  # fmt: skip
+    """One case: the inputs, the expression (and `same_as`), encoded; or the error they raised."""
     try:
         seed_everything(seed, mods)
-        ns = {**learner, **helpers(mods, seed, logged), **params, **case["params"]}
         for name, expr in check.get("inputs", []):
             ns[name] = eval(expr, ns)
         out = io.StringIO()
-        capture = check.get("stdout", False)
-        if capture:
+        if check.get("stdout"):
             with redirect_stdout(out):
                 value = eval(check["expr"], ns)
         else:
             value = eval(check["expr"], ns)
-        payload: dict[str, Any] = {"value": codec.encode(value)}
-        if check.get("same_as"):
-            payload["other"] = codec.encode(eval(check["same_as"], ns))
-        if capture:
-            payload["stdout"] = out.getvalue()[:100_000]
+        other = codec.encode(eval(check["same_as"], ns)) if check.get("same_as") else None
+        return events.Result(
+            token=token, check=index, case=case_index, value=codec.encode(value), other=other,
+            stdout=out.getvalue()[:100_000] if check.get("stdout") else None,
+        )  # fmt: skip
     except BaseException as exc:
-        channel.secure("result", **where, error=learner_traceback(exc, filename))
-        return
-    channel.secure("result", **where, **payload)
+        return events.Result(token=token, check=index, case=case_index, error=learner_traceback(exc, filename))
 
 
 def serve(job_fd: int, event_fd: int = EVENT_FD, job_dir: str | None = None) -> None:
-    """Entry point of a child: read one job, run it, exit.
+    """Entry point of a child: read one request, run it, exit.
 
     A pre-forked child knows its job folder in advance (`job_dir`) and confines
-    itself to it before the job arrives; the job must then name that folder.
+    itself to it before the request arrives; the request must then name that folder.
     """
     failed: BaseException | None = None
     try:
         kernel = confine_kernel(job_dir) if job_dir else None
-    except BaseException as exc:  # reported once the job (and its token) is here: never a pass
+    except BaseException as exc:  # reported once the request (and its token) is here: never a pass
         kernel, failed = None, exc
     with os.fdopen(job_fd, "rb") as f:
-        raw = f.read()
-    job = json.loads(raw)
+        request = CheckRequest.from_json(f.read())
     # A private copy of the channel, so closing or replacing fd 3 changes nothing for us.
-    fd = os.dup(event_fd)
-    channel = Channel(fd, job["token"])
+    channel = Channel(os.dup(event_fd), request.token)
     try:
         if failed is not None:
             raise failed
-        if job_dir and (job.get("job_dir") != job_dir or job.get("gpu") or not job.get("confine", True)):
-            raise RuntimeError("this child was confined for another kind of job")
-        run_job(job, channel, kernel)
+        if job_dir and (request.job_dir != job_dir or request.gpu or not request.confine):
+            raise RuntimeError("this child was confined for another kind of request")
+        execute(request, channel, kernel)
     except BaseException as exc:  # the probe itself failed: report, never pass
         try:
-            channel.send("probe_error", error=f"{type(exc).__name__}: {exc}")
+            channel.send(events.ProbeError(error=f"{type(exc).__name__}: {exc}"))
         except BaseException:
             pass
     finally:

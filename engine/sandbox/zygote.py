@@ -1,10 +1,11 @@
-"""The warm runner: a process that has imported torch once and forks a child per job.
+"""The warm runner: a process that has imported torch once and forks a child per check.
 
 It is spawned (never forked) by the client, single-threaded, with every
 thread pool sized to one, so its forks are safe.  It never touches CUDA and
 never sees learner code or reference solutions: it hands the client the
-pipes of a child forked ahead of time, and the client writes the job
-straight to that child.
+pipes of a child forked ahead of time, and the client writes the check
+request straight to that child.  (engine.sandbox.client.ZygoteClient is the
+other end.)
 
 Protocol on the control socket (one line each way per request):
   client: {"op": "run"}   ->  zygote: {"pid": N, "job_dir": ...} + fds
@@ -44,11 +45,13 @@ import sys  # noqa: E402
 import tempfile  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
-PR_SET_CHILD_SUBREAPER = 36
+from engine.sandbox.confine import PR_SET_CHILD_SUBREAPER, PR_SET_PDEATHSIG  # noqa: E402
 
 
 @dataclass
-class Child:
+class PreforkedChild:
+    """A child forked ahead of its request, and our ends of its five pipes."""
+
     pid: int
     job_dir: str
     job_w: int
@@ -60,11 +63,13 @@ class Child:
     handed_out: bool = False
 
 
-class Zygote:
+class ZygoteServer:
+    """Forks children ahead of time and hands their pipes to the client, one per request."""
+
     def __init__(self, control: socket.socket):
         self.control = control
-        self.children: dict[int, Child] = {}
-        self.spare: Child | None = None
+        self.children: dict[int, PreforkedChild] = {}
+        self.spare: PreforkedChild | None = None
         # The client's jobs folder: the one place bubblewrap leaves writable.
         self.root = tempfile.mkdtemp(prefix="zygote-", dir=os.environ.get("TUTOR_JOBS_ROOT"))
         self.wake_r, self.wake_w = os.pipe()
@@ -72,7 +77,7 @@ class Zygote:
 
     # --- forking -------------------------------------------------------------------
 
-    def prefork(self) -> Child:
+    def prefork(self) -> PreforkedChild:
         job_r, job_w = os.pipe()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
@@ -84,21 +89,32 @@ class Zygote:
             self._become_child(job_r, out_w, err_w, ev_w, job_dir)
         for fd in (job_r, out_w, err_w, ev_w):
             os.close(fd)
-        child = Child(pid, job_dir, job_w, out_r, err_r, ev_r, status_r, status_w)
+        child = PreforkedChild(pid, job_dir, job_w, out_r, err_r, ev_r, status_r, status_w)
         self.children[pid] = child
         return child
 
     def _become_child(self, job_r: int, out_w: int, err_w: int, ev_w: int, job_dir: str) -> None:
+        """Turn this fresh fork into a child that serves one check request, then exits."""
         try:
+            # The zygote's signal plumbing is not ours: a learner's Ctrl-C or a SIGCHLD from
+            # its own subprocess attempts must act as they would in a plain interpreter.
             signal.set_wakeup_fd(-1)
             for sig in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM):
                 signal.signal(sig, signal.SIG_DFL)
+            # A session (and process group) of its own: the client kills the child and
+            # everything it started with one killpg, without touching the zygote.
             os.setsid()
             from engine.sandbox import confine
 
             confine.die_with_parent()
+            # The parent may have died between fork and prctl, in which case the death
+            # signal will never come: we were reparented already, so leave now.
             if os.getppid() == 1:
                 os._exit(1)
+            # Exactly five descriptors survive: stdin from /dev/null, stdout, stderr, the event
+            # pipe (3) and the request pipe (4).  Every other one is closed, above all the
+            # control socket and the other children's pipes, so learner code cannot reach
+            # the zygote or forge events for another run.
             devnull = os.open(os.devnull, os.O_RDONLY)
             os.dup2(devnull, 0)
             os.dup2(out_w, 1)
@@ -108,12 +124,12 @@ class Zygote:
             os.closerange(5, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
             sys.stdout = open(1, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
             sys.stderr = open(2, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
-            sys.stdin = open(0, "r", closefd=False)
+            sys.stdin = open(0, closefd=False)
             from engine.sandbox import probe
 
             probe.serve(job_fd=4, event_fd=3, job_dir=job_dir)
         finally:
-            os._exit(70)
+            os._exit(70)  # never return into the zygote's loop
 
     # --- serving -----------------------------------------------------------------------
 
@@ -141,7 +157,7 @@ class Zygote:
                 self.spare = None  # it died waiting: hand_out forks a fresh one
             self._cleanup(child, status, usage)
 
-    def _cleanup(self, child: Child, status: int, usage: resource.struct_rusage) -> None:
+    def _cleanup(self, child: PreforkedChild, status: int, usage: resource.struct_rusage) -> None:
         try:
             os.killpg(child.pid, signal.SIGKILL)  # anything left in its session
         except (ProcessLookupError, PermissionError):
@@ -238,7 +254,7 @@ def warm_imports() -> None:
     torch.set_num_threads(1)
     torch.set_num_interop_threads(1)
     from engine.jobs import toy  # noqa: F401
-    from engine.sandbox import codec, confine, probe  # noqa: F401
+    from engine.sandbox import codec, confine, helpers, probe  # noqa: F401
 
     # What each child's set-up touches before the learner's code runs (finding the datasets
     # folder imports platformdirs): about 9 ms a check when left to the child.
@@ -252,8 +268,9 @@ def warm_imports() -> None:
         os.environ[paths.DATASETS_ENV] = str(paths.datasets_dir())  # once, not in every child
 
     # Pay every lazy first-call cost here, once, instead of in each child.
-    probe.seed_everything(0)
-    probe.helpers(probe.Modules(), 0, [])["randn"](2, 2)
+    modules = helpers.Modules()
+    helpers.seed_everything(0, modules)
+    helpers.helpers(modules, 0, [])["randn"](2, 2)
     codec.encode(torch.zeros(2))
 
     # Children then never walk (and copy-on-write) the thousands of objects torch created.
@@ -265,11 +282,12 @@ def main() -> None:
     fd = int(sys.argv[1])
     control = socket.socket(fileno=fd)
     libc = ctypes.CDLL(None)
+    # Escaped grandchildren are reparented to us, not to init, so kill_orphans can find them.
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # die with the client
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # die with the client
     warm_imports()
     control.sendall(json.dumps({"ready": True, "pid": os.getpid()}).encode() + b"\n")
-    Zygote(control).serve()
+    ZygoteServer(control).serve()
 
 
 if __name__ == "__main__":

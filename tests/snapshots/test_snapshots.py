@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from engine.lessons.loader import load_paths
 from tests.conftest import DATA
-from tutor.app import TutorApp
+from tutor.app import TutorApp, make_app
 from tutor.core.session import Session
 
 SIZE = (120, 40)
@@ -13,7 +13,7 @@ SIZE = (120, 40)
 def app() -> TutorApp:
     # A fixed pack, not the growing curriculum: what is drawn changes only when the app does.
     catalog = load_paths([DATA / "snapshot-pack"])
-    tutor = TutorApp(session=Session(catalog=catalog), blink=False, warm=False)
+    tutor = make_app(Session(catalog=catalog), blink=False, warm=False)
     tutor.animation_level = "none"
     return tutor
 

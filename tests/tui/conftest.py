@@ -4,6 +4,7 @@ import pytest
 
 from tests.conftest import DATA
 from tutor.app import TutorApp
+from tutor.app import make_app as build_app
 from tutor.core.session import Session
 
 SIZE = (120, 40)
@@ -16,7 +17,9 @@ def make_app():
 
     def make(**kwargs) -> TutorApp:
         session = Session(lessons=[str(DATA / "pack")])
-        app = TutorApp(session=session, blink=False, **kwargs)
+        # No warm runner at start: a test that presses F5 starts it then, as a check would.
+        kwargs.setdefault("warm", False)
+        app = build_app(session, blink=False, **kwargs)
         app.animation_level = "none"
         apps.append(app)
         return app

@@ -22,7 +22,6 @@ HEADLESS = [
     "engine.checks.compare",
     "engine.checks.static",
     "engine.jobs.toy",
-    "engine.filewatch",
     "engine.checks.selftest",
     "engine.bench",
     "engine.sandbox.zygote",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from engine.lessons.format import json_schema
 from engine.lessons.loader import load_paths, pack_dirs
-from tutor.cli import EXIT_OK, EXIT_USAGE
+from tutor.commands import EXIT_OK, EXIT_USAGE
 
 
 def validate(args: argparse.Namespace) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from tutor.cli import EXIT_OK
+from tutor.commands import EXIT_OK
 
 
 def bench(args: argparse.Namespace) -> int:

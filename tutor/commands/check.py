@@ -9,46 +9,49 @@ from pathlib import Path
 
 from rich.console import Console
 
-from engine.checks.checker import Checker, LessonBroken
+from engine import paths
+from engine.checks.checker import LessonBroken
 from engine.lessons.loader import LessonFileError, load_lesson_file
-from engine.sandbox.client import Runner
+from tutor.commands import EXIT_FAIL, EXIT_OK, EXIT_USAGE
 from tutor.core import render
-from tutor.core.lookup import LessonNotFound, catalog_for, find
-from tutor.cli import EXIT_FAIL, EXIT_OK, EXIT_USAGE
-from tutor.core.state import State
+from tutor.core.lookup import LessonNotFound, find
+from tutor.core.session import Session
 
 
-def resolve_lesson(args: argparse.Namespace, lesson_ref: str):
+def resolve_lesson(session: Session, lesson_ref: str):
     """A lesson id from the packs, or a path to a lesson YAML file."""
     path = Path(lesson_ref)
     if path.suffix in (".yaml", ".yml") and path.is_file():
         return load_lesson_file(path)
-    return find(catalog_for(args), lesson_ref).lesson
+    return find(session.catalog, lesson_ref).lesson
 
 
 def check(args: argparse.Namespace) -> int:
+    session = Session(getattr(args, "lessons", []))
     try:
-        lesson = resolve_lesson(args, args.id)
+        return _check(args, session)
+    finally:
+        session.close()
+
+
+def _check(args: argparse.Namespace, session: Session) -> int:
+    try:
+        lesson = resolve_lesson(session, args.id)
     except (LessonNotFound, LessonFileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     path = Path(args.file)
     try:
-        code = path.read_text(encoding="utf-8")
+        code = paths.read_text(path)
     except (OSError, UnicodeDecodeError) as exc:
         print(f"error: cannot read {path}: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    # One warm runner for this command: torch is imported once, not per run.
-    with Runner() as runner:
-        try:
-            verdict = Checker(runner).check(lesson, code, variant=args.variant, filename=str(path.resolve()))
-        except LessonBroken as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-    passed, total = verdict.score
-    State().record_attempt(
-        lesson.id, passed=verdict.passed, checks_passed=passed, checks_total=total, duration_ms=int(verdict.duration_ms)
-    )
+    # Through the session, as in the app: the attempt is recorded the same way.
+    try:
+        verdict = session.check_lesson(lesson, code, variant=args.variant, filename=str(path.resolve()), mode="cli")
+    except LessonBroken as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     if args.json:
         print(json.dumps(verdict.to_json(), indent=2))
     else:

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from engine.jobs import datasets
-from tutor.cli import EXIT_FAIL, EXIT_OK, EXIT_USAGE
+from tutor.commands import EXIT_FAIL, EXIT_OK, EXIT_USAGE
 
 
 def get(args: argparse.Namespace) -> int:

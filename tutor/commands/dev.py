@@ -13,7 +13,7 @@ from engine.checks.checker import Checker
 from engine.checks.selftest import dev_check, variants_to_try
 from engine.sandbox.client import Runner
 from tutor.core.lookup import LessonNotFound, catalog_for, find
-from tutor.cli import EXIT_FAIL, EXIT_OK, EXIT_USAGE
+from tutor.commands import EXIT_FAIL, EXIT_OK, EXIT_USAGE
 
 
 def check_lessons(args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from engine import paths
-from tutor.cli import EXIT_OK
+from tutor.commands import EXIT_OK
 
 
 def _version(dist: str) -> str | None:

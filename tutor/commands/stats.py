@@ -8,7 +8,7 @@ import json
 from rich.console import Console
 from rich.table import Table
 
-from tutor.cli import EXIT_OK
+from tutor.commands import EXIT_OK
 from tutor.core.text import bar
 from tutor.core.session import Session
 

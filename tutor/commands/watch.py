@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+from typing import Iterator
 
 from rich.console import Console
 from rich.rule import Rule
 
-from engine.filewatch import FileWatcher
+from engine import paths
 from tutor.core import render
-from tutor.cli import EXIT_OK, EXIT_USAGE
+from tutor.commands import EXIT_OK, EXIT_USAGE
 from tutor.core.session import Session
 
 
@@ -48,31 +50,45 @@ def _work_on(console: Console, session: Session, lesson_id: str, once: bool) -> 
     """Watch one lesson until it passes; return the next lesson's id (or None to stop)."""
     path = session.exercise_file(lesson_id)
     code = session.code(lesson_id)
-    if not path.exists() or path.read_text(encoding="utf-8") != code:
+    if not path.exists() or paths.read_text(path) != code:
         if path.exists():
-            session.load_external(lesson_id, path.read_text(encoding="utf-8"))
+            session.load_external(lesson_id, paths.read_text(path))
             code = session.code(lesson_id)
         path.write_text(code, encoding="utf-8")
     session.open(lesson_id)
     console.print(Rule(f"[b]{lesson_id}[/]"))
     console.print(render.lesson_view(session.lesson(lesson_id)))
     console.print(f"Edit [cyan]{path}[/] in your editor; every save is checked. Ctrl+C stops.\n")
-    watcher = FileWatcher(path)
-    try:
-        while True:
-            if not watcher.wait():
-                continue
-            text = path.read_text(encoding="utf-8")
-            session.load_external(lesson_id, text)
-            console.print(Rule("[dim]checking[/]", style="dim"))
-            verdict = session.check(lesson_id, text, filename=str(path))
-            console.print(render.verdict_view(verdict))
-            if verdict.passed:
-                nxt = session.next_id(lesson_id)
-                if once or not nxt or nxt == lesson_id:
-                    console.print("[green]Passed.[/]")
-                    return None
-                console.print(f"[green]Passed.[/] Next: [b]{nxt}[/]\n")
-                return nxt
-    finally:
-        watcher.close()
+    for text in _saves(path):
+        session.load_external(lesson_id, text)
+        console.print(Rule("[dim]checking[/]", style="dim"))
+        verdict = session.check(lesson_id, text, filename=str(path))
+        console.print(render.verdict_view(verdict))
+        if verdict.passed:
+            nxt = session.next_id(lesson_id)
+            if once or not nxt or nxt == lesson_id:
+                console.print("[green]Passed.[/]")
+                return None
+            console.print(f"[green]Passed.[/] Next: [b]{nxt}[/]\n")
+            return nxt
+    return None
+
+
+def _saves(path: Path) -> Iterator[str]:
+    """The file's text after each save that changed it.
+
+    The folder is watched, not the file: many editors save by writing a new
+    file and renaming it over the old one, which a watch on the file loses.
+    """
+    import watchfiles  # imported here: `tutor --help` need not load it
+
+    target = path.resolve()
+    last = paths.read_text(path)
+    for _changes in watchfiles.watch(target.parent, watch_filter=lambda _change, name: Path(name).resolve() == target):
+        try:
+            text = paths.read_text(path)
+        except (OSError, UnicodeDecodeError):
+            continue  # mid-save, or gone for a moment: the next event brings it back
+        if text != last:
+            last = text
+            yield text

@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.markdown import Markdown
 from rich.markup import escape
+from rich.padding import Padding
 from rich.panel import Panel
 from rich.syntax import Syntax
 from rich.table import Table
@@ -120,35 +121,52 @@ def lesson_json(lesson: Lesson, params: dict[str, Any], path: Path) -> dict[str,
 # --- verdicts --------------------------------------------------------------------------------------
 
 
-def verdict_view(verdict: Any) -> RenderableType:
-    """Each check with a mark, the first failure first and expanded, expected beside actual."""
+def verdict_view(verdict: Any, width: int | None = None) -> RenderableType:
+    """Every failing check first, each with its reason and expected beside (or above) actual.
+
+    `width` is the room the verdict has: under 60 columns expected and
+    actual are stacked instead of side by side, so no word breaks mid-token.
+    """
     passed, total = verdict.score
     parts: list[RenderableType] = []
-    head_style = "bold green" if verdict.passed else "bold red"
-    head = "PASSED" if verdict.passed else "NOT PASSED"
+    if verdict.cancelled:
+        head, head_style = "STOPPED", "bold yellow"
+    else:
+        head, head_style = ("PASSED", "bold green") if verdict.passed else ("NOT PASSED", "bold red")
     parts.append(Text.assemble((f"{head} ", head_style), f"{passed}/{total} checks · {verdict.duration_ms:.0f} ms"))
-    first = verdict.first_failure
-    if verdict.problem and not (first and verdict.problem in first.message):
+    if verdict.cancelled:
+        parts.append(Text("the run was stopped before it finished: nothing was decided", style="yellow"))
+    failing = [c for c in verdict.checks if not c.passed]
+    if verdict.problem and not any(verdict.problem in c.message for c in failing):
         parts.append(Text(f"⚠ {verdict.problem}", style="yellow"))
-    ordered = ([first] if first else []) + [c for c in verdict.checks if c is not first]
-    for check in ordered:
-        mark = Text("✔ ", style="green") if check.passed else Text("✘ ", style="red")
-        parts.append(Text.assemble(mark, check.name))
-        if check is first:
-            parts.append(failure_detail(check))
+    narrow = width is not None and width < 60
+    for check in failing:
+        parts.append(Text.assemble(("✘ ", "red"), (check.name, "bold")))
+        parts.append(Padding(failure_detail(check, narrow), (0, 0, 0, 2)))
+    for check in verdict.checks:
+        if check.passed:
+            parts.append(Text.assemble(("✔ ", "green"), check.name))
+    first = failing[0] if failing else None
     if verdict.traceback and (not first or verdict.traceback != first.traceback):
         parts.append(Panel(Text(verdict.traceback), title="traceback (your lines)", border_style="red"))
+    if getattr(verdict, "truncated", None):
+        parts.append(Text(f"output over 1 MiB on {' and '.join(verdict.truncated)} was cut", style="dim"))
     return Group(*parts)
 
 
-def failure_detail(check: Any) -> RenderableType:
+def failure_detail(check: Any, narrow: bool = False) -> RenderableType:
+    """The reason in words, then expected and actual (as Text: never read as markup)."""
     rows: list[RenderableType] = [Text(check.message, style="red")]
     if check.expected is not None or check.actual is not None:
-        table = Table(show_header=True, box=None, pad_edge=False, expand=False)
-        table.add_column("expected", style="green", overflow="fold")
-        table.add_column("actual", style="red", overflow="fold")
-        table.add_row(check.expected or "", check.actual or "")
-        rows.append(table)
+        expected, actual = Text(check.expected or ""), Text(check.actual or "")
+        if narrow:
+            rows += [Text("expected", style="bold green"), expected, Text("actual", style="bold red"), actual]
+        else:
+            table = Table(show_header=True, box=None, pad_edge=False, expand=False)
+            table.add_column("expected", style="green", overflow="fold")
+            table.add_column("actual", style="red", overflow="fold")
+            table.add_row(expected, actual)
+            rows.append(table)
     if check.traceback:
         rows.append(Text(check.traceback, style="dim"))
-    return Panel(Group(*rows), border_style="red", padding=(0, 1))
+    return Group(*rows)

@@ -7,18 +7,18 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterable
-
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from engine import paths
+from tutor.core.checkrun import CheckRun
 from tutor.core.state import Progress, State
 
 if TYPE_CHECKING:
+    from engine.checks.checker import Checker, EventSink, Verdict
     from engine.lessons.format import Lesson
     from engine.lessons.loader import Catalog, LoadedLesson
-    from engine.checks.checker import Checker, Verdict
-    from engine.sandbox.client import Run, Runner
+    from engine.sandbox.client import Runner
 
 
 @dataclass(frozen=True)
@@ -32,27 +32,32 @@ class TrackProgress:
 class Session:
     """One learner's session: a catalog, their state, and a warm runner for checks."""
 
-    def __init__(self, lessons: Iterable[str] = (), state: State | None = None, catalog: "Catalog | None" = None):
+    def __init__(self, lessons: Iterable[str] = (), state: State | None = None, catalog: Catalog | None = None):
         self._catalog = catalog
-        self._packs = list(lessons)
+        self.packs = list(lessons)  # extra lesson packs (--lessons), beside the built-in one
         self.state = state or State()
         self._runner: Runner | None = None
         self._checker: Checker | None = None
         self._lock = threading.Lock()
-        self._active: Run | None = None
+        self._catalog_lock = threading.Lock()
 
     @property
-    def catalog(self) -> "Catalog":
+    def catalog(self) -> Catalog:
         """Loaded on first use, so the app can draw its first frame before parsing every lesson."""
-        if self._catalog is None:
-            from engine.lessons.loader import load_catalog  # pydantic and the lesson models: after the first frame
+        with self._catalog_lock:  # the app reads it on a worker; a command may ask at the same time
+            if self._catalog is None:
+                from engine.lessons.loader import load_catalog  # pydantic and the lesson models: after the first frame
 
-            self._catalog = load_catalog(self._packs)
-        return self._catalog
+                self._catalog = load_catalog(self.packs)
+            return self._catalog
+
+    @property
+    def catalog_loaded(self) -> bool:
+        return self._catalog is not None
 
     # --- lessons -------------------------------------------------------------------
 
-    def lesson(self, lesson_id: str, variant: int = 0) -> "Lesson":
+    def lesson(self, lesson_id: str, variant: int = 0) -> Lesson:
         """The lesson as the learner sees it (templates filled for the variant)."""
         from engine.lessons.variants import instantiate
 
@@ -61,7 +66,7 @@ class Session:
             raise KeyError(lesson_id)
         return instantiate(item.lesson, variant)[0]
 
-    def item(self, lesson_id: str) -> "LoadedLesson":
+    def item(self, lesson_id: str) -> LoadedLesson:
         item = self.catalog.get(lesson_id)
         if item is None:
             raise KeyError(lesson_id)
@@ -104,9 +109,9 @@ class Session:
                 return lesson_id
         return ids[start] if start < len(ids) else (ids[0] if ids else None)
 
-    def search(self, text: str) -> list["LoadedLesson"]:
+    def search(self, text: str) -> list[LoadedLesson]:
         words = text.lower().split()
-        def hit(item: "LoadedLesson") -> bool:
+        def hit(item: LoadedLesson) -> bool:
             hay = " ".join([item.lesson.id, item.lesson.title, item.lesson.kind, *item.lesson.skills]).lower()
             return all(w in hay for w in words)
         return [i for i in self.catalog.lessons if hit(i)]
@@ -160,7 +165,7 @@ class Session:
         """Start the warm runner (its own process imports torch); returns at once."""
         self._ensure_checker()
 
-    def _ensure_checker(self) -> "Checker":
+    def _ensure_checker(self) -> Checker:
         with self._lock:
             if self._checker is None:
                 from engine.checks.checker import Checker
@@ -175,37 +180,46 @@ class Session:
         self,
         lesson_id: str,
         code: str,
-        sink: Callable[[dict[str, Any]], None] | None = None,
+        sink: EventSink | None = None,
         mode: str = "practice",
         filename: str = "<your code>",
         variant: int = 0,
-    ) -> "Verdict":
+        run: CheckRun | None = None,
+    ) -> Verdict:
+        """Decide `code` and record the attempt (unless the run was stopped), from any thread.
+
+        The app, `tutor check` and `tutor watch` all come through here, so an
+        attempt is recorded the same way wherever it was made.
+        """
+        lesson = self.item(lesson_id).lesson
+        return self.check_lesson(lesson, code, sink=sink, mode=mode, filename=filename, variant=variant, run=run)
+
+    def check_lesson(
+        self,
+        lesson: Lesson,
+        code: str,
+        *,
+        sink: EventSink | None = None,
+        mode: str = "practice",
+        filename: str = "<your code>",
+        variant: int = 0,
+        run: CheckRun | None = None,
+    ) -> Verdict:
+        """`check` for a lesson given whole (`tutor check` accepts a lesson file)."""
+        run = run or CheckRun(lesson.id, code, variant=variant, mode=mode)
         checker = self._ensure_checker()
-        item = self.item(lesson_id)
-        verdict = checker.check(item.lesson, code, sink=sink, on_start=self._started, filename=filename, variant=variant)
-        self._active = None
-        if verdict.problem != "the run was stopped":
-            passed, total = verdict.score
-            self.state.record_attempt(
-                lesson_id, passed=verdict.passed, checks_passed=passed, checks_total=total,
-                duration_ms=int(verdict.duration_ms), mode=mode,
-            )
+        verdict = checker.check(lesson, code, sink=sink, on_start=run.attach, filename=filename, variant=variant)
+        run.verdict = verdict
+        if not verdict.cancelled:
+            self.record(lesson.id, verdict, mode)
         return verdict
 
-    def _started(self, run: "Run") -> None:
-        self._active = run
-
-    def stop(self) -> bool:
-        """Stop the running check, if any: its child is killed, nothing else is."""
-        run = self._active
-        if run is None:
-            return False
-        run.cancel()
-        return True
-
-    @property
-    def running(self) -> bool:
-        return self._active is not None
+    def record(self, lesson_id: str, verdict: Verdict, mode: str) -> None:
+        passed, total = verdict.score
+        self.state.record_attempt(
+            lesson_id, passed=verdict.passed, checks_passed=passed, checks_total=total,
+            duration_ms=int(verdict.duration_ms), mode=mode,
+        )  # fmt: skip
 
     def close(self) -> None:
         if self._runner is not None:

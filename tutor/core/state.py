@@ -1,6 +1,8 @@
 """The learner's state: attempts, passes, hints used and saved code, in SQLite.
 
-Every write is one transaction.  Saved code is never overwritten without a
+Every write is one transaction, and every use of the connection holds one
+lock: the app's check worker records attempts while the UI thread autosaves,
+and SQLite cannot nest transactions on one connection.  Saved code is never overwritten without a
 copy: each replaced text is kept in `code_versions`.  A database that cannot
 be read is moved aside (never deleted) and a fresh one started, with a
 message saying where the old one went.
@@ -9,6 +11,7 @@ message saying where the old one went.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -96,6 +99,7 @@ class State:
     def __init__(self, path: Path | None = None):
         self.path = path or paths.state_db()
         self.warning: str | None = None
+        self._lock = threading.RLock()  # one connection, used from the UI thread and from workers
         self._db = self._open()
 
     # --- opening -----------------------------------------------------------
@@ -131,29 +135,39 @@ class State:
         return db
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:
+            self._db.close()
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _rows(self, sql: str, args: tuple = ()) -> list[tuple]:
+        """A read, whole, under the lock (a cursor left open would race the next write)."""
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    def _row(self, sql: str, args: tuple = ()) -> tuple | None:
+        rows = self._rows(sql, args)
+        return rows[0] if rows else None
 
     # --- progress ------------------------------------------------------------
 
     def progress(self, lesson_id: str) -> Progress:
-        row = self._db.execute(
-            "SELECT lesson_id, attempts, passes, hints_used, best_ms FROM progress WHERE lesson_id=?",
-            (lesson_id,),
-        ).fetchone()
+        row = self._row(
+            "SELECT lesson_id, attempts, passes, hints_used, best_ms FROM progress WHERE lesson_id=?", (lesson_id,)
+        )
         return Progress(*row) if row else Progress(lesson_id)
 
     def all_progress(self) -> dict[str, Progress]:
-        rows = self._db.execute("SELECT lesson_id, attempts, passes, hints_used, best_ms FROM progress")
+        rows = self._rows("SELECT lesson_id, attempts, passes, hints_used, best_ms FROM progress")
         return {row[0]: Progress(*row) for row in rows}
 
     def record_attempt(
@@ -198,7 +212,7 @@ class State:
             )
 
     def last_lesson(self) -> str | None:
-        row = self._db.execute("SELECT value FROM meta WHERE key='last_lesson'").fetchone()
+        row = self._row("SELECT value FROM meta WHERE key='last_lesson'")
         return row[0] if row else None
 
     def set_last_lesson(self, lesson_id: str) -> None:
@@ -226,7 +240,7 @@ class State:
         if challenge:
             query += " WHERE challenge=?"
             args = (challenge,)
-        rows = self._db.execute(query + " ORDER BY at, id", args)
+        rows = self._rows(query + " ORDER BY at, id", args)
         return [{**json.loads(record), "at": at} for at, record in rows]
 
     def personal_best(self, challenge: str) -> dict | None:
@@ -240,7 +254,7 @@ class State:
     # --- code ------------------------------------------------------------------
 
     def code(self, lesson_id: str) -> str | None:
-        row = self._db.execute("SELECT text FROM code WHERE lesson_id=?", (lesson_id,)).fetchone()
+        row = self._row("SELECT text FROM code WHERE lesson_id=?", (lesson_id,))
         return row[0] if row else None
 
     def save_code(self, lesson_id: str, text: str, reason: str = "autosave") -> None:
@@ -251,10 +265,7 @@ class State:
             if row and row[0] == text:
                 return
             if row and reason != "autosave":
-                db.execute(
-                    "INSERT INTO code_versions (lesson_id, text, saved_at, reason) VALUES (?, ?, ?, ?)",
-                    (lesson_id, row[0], row[1], f"before {reason}"),
-                )
+                _add_version(db, lesson_id, row[0], row[1], f"before {reason}")
             db.execute(
                 "INSERT OR REPLACE INTO code (lesson_id, text, saved_at) VALUES (?, ?, ?)",
                 (lesson_id, text, now),
@@ -262,14 +273,23 @@ class State:
 
     def keep_version(self, lesson_id: str, text: str, reason: str) -> None:
         with self._tx() as db:
-            db.execute(
-                "INSERT INTO code_versions (lesson_id, text, saved_at, reason) VALUES (?, ?, ?, ?)",
-                (lesson_id, text, time.time(), reason),
-            )
+            _add_version(db, lesson_id, text, time.time(), reason)
 
     def versions(self, lesson_id: str) -> list[CodeVersion]:
-        rows = self._db.execute(
-            "SELECT id, text, saved_at, reason FROM code_versions WHERE lesson_id=? ORDER BY id DESC",
-            (lesson_id,),
+        rows = self._rows(
+            "SELECT id, text, saved_at, reason FROM code_versions WHERE lesson_id=? ORDER BY id DESC", (lesson_id,)
         )
         return [CodeVersion(*row) for row in rows]
+
+
+def _add_version(db: sqlite3.Connection, lesson_id: str, text: str, saved_at: float, reason: str) -> None:
+    """Keep `text` as a version, unless the latest version already holds exactly it."""
+    latest = db.execute(
+        "SELECT text FROM code_versions WHERE lesson_id=? ORDER BY id DESC LIMIT 1", (lesson_id,)
+    ).fetchone()
+    if latest and latest[0] == text:
+        return
+    db.execute(
+        "INSERT INTO code_versions (lesson_id, text, saved_at, reason) VALUES (?, ?, ?, ?)",
+        (lesson_id, text, saved_at, reason),
+    )

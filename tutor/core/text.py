@@ -7,3 +7,23 @@ def bar(done: int, total: int, width: int = 20) -> str:
     """A progress bar in block characters."""
     filled = round(width * done / total) if total else 0
     return "█" * filled + "░" * (width - filled)
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """'1 attempt', '2 attempts' ('1 day', '3 days'); `many` for irregular plurals."""
+    return f"{count} {word if count == 1 else many or word + 's'}"
+
+
+def telling_line(text: str, other: str) -> str:
+    """The line that best tells `text` apart from `other`: its first line `other` lacks.
+
+    Versions of one exercise all start with `import torch`; the versions list
+    shows this line instead, so each entry says what is different about it.
+    """
+    others = {line.strip() for line in other.splitlines()}
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    different = next((line for line in lines if line not in others), None)
+    if different is not None:
+        return different
+    plain = (line for line in lines if not line.startswith(("import ", "from ", "#")))
+    return next(plain, lines[0] if lines else "(empty)")

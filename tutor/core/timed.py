@@ -74,12 +74,17 @@ class Attempt:
 
     # --- checks --------------------------------------------------------------------------
 
-    def record(self, verdict: Any, now: float) -> None:
-        """Count a check run and keep each check's first green time as a split."""
-        self.runs += 1
+    def record(self, verdict: Any, now: float, *, final: bool = False) -> None:
+        """Count a check run and keep each check's first green time as a split.
+
+        `final` is the grading made when time runs out or the learner finishes:
+        it counts what is green but is not one of the learner's runs, so it
+        costs no failed-run penalty.
+        """
         at = round(now - self.started, 3)
-        if not verdict.passed:
-            self.failed_runs += 1
+        if not final:
+            self.runs += 1
+            self.failed_runs += not verdict.passed
         prefix = f"{self.current + 1}. " if self.kind == "sprint" else ""
         for check in verdict.checks:
             if getattr(check, "gate", False):

@@ -29,6 +29,9 @@ class HomeScreen(Screen):
         Binding("slash", "search", "Search", id="search", show=False),
     ]
 
+    _filled = False
+    _bench = False
+
     @property
     def session(self):
         return self.app.session
@@ -51,14 +54,22 @@ class HomeScreen(Screen):
         self.sub_title = "PyTorch fluency, checked"
         # Paint first, then read the lessons: the first frame must not wait for the catalog.
         bench = bool(os.environ.get(FIRST_FRAME_ENV))  # `tutor bench startup`
+        self._bench = bench
         if bench:
             self.call_after_refresh(self.app.report_startup, "first-frame")
-        self.call_after_refresh(self._fill, bench)
+        if self.session.catalog_loaded:
+            self.call_after_refresh(self.catalog_ready)
+        else:
+            self.query_one("#next", Button).label = "Loading lessons…"
 
-    def _fill(self, bench: bool = False) -> None:
+    def catalog_ready(self) -> None:
+        """The app read the lessons off the UI thread: fill the screen now."""
+        if self._filled:
+            return
+        self._filled = True
         self.refresh_home()
         self.query_one("#continue" if self.session.continue_id() else "#next", Button).focus()
-        if bench:
+        if self._bench:
             self.call_after_refresh(self._lessons_shown)
 
     def _lessons_shown(self) -> None:
@@ -66,7 +77,8 @@ class HomeScreen(Screen):
         self.app.exit()
 
     def on_screen_resume(self) -> None:
-        self.call_after_refresh(self.refresh_home)  # after the frame, like the first fill
+        if self._filled:
+            self.call_after_refresh(self.refresh_home)  # after the frame, like the first fill
 
     def refresh_home(self) -> None:
         session = self.session
@@ -98,6 +110,8 @@ class HomeScreen(Screen):
 
     @on(Input.Changed, "#search")
     def _search(self, event: Input.Changed) -> None:
+        if not self._filled:
+            return  # the lessons are still being read; catalog_ready fills the list
         if not event.value.strip():
             self._show_tracks()
             return
@@ -107,7 +121,9 @@ class HomeScreen(Screen):
         for item in self.session.search(event.value)[:50]:
             status = progress.get(item.lesson.id)
             mark = "✔" if status and status.status == "done" else "·"
-            options.add_option(Option(f"{mark} {item.lesson.title}  [{item.lesson.id}]", id=f"lesson:{item.lesson.id}"))
+            # A Text, never a markup string: titles and ids are lesson text, brackets included.
+            label = Text.assemble(f"{mark} {item.lesson.title}  ", (f"[{item.lesson.id}]", "dim"))
+            options.add_option(Option(label, id=f"lesson:{item.lesson.id}"))
 
     @on(Input.Submitted, "#search")
     def _first_result(self) -> None:
@@ -126,6 +142,8 @@ class HomeScreen(Screen):
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
+        if not self._filled:
+            return
         session = self.session
         if event.button.id == "continue" and session.continue_id():
             self.app.open_lesson(session.continue_id())

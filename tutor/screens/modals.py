@@ -10,8 +10,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label, OptionList, TextArea
+from rich.text import Text
+from textual.widgets import Button, Label, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
+
+from tutor.core.text import telling_line
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -23,7 +26,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.question)
+            yield Static(Text(self.question), classes="question")  # wraps to the dialog's width
             with Horizontal(classes="buttons"):
                 yield Button("Yes", variant="warning", id="yes")
                 yield Button("No", variant="primary", id="no")
@@ -54,20 +57,21 @@ class VersionsScreen(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Close")]
 
-    def __init__(self, versions: list[Any]) -> None:
+    def __init__(self, versions: list[Any], current: str = "") -> None:
         super().__init__()
         self.versions = versions
+        self.current = current
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
             yield Label("Earlier versions: Enter restores one (your current code is kept too)", classes="dialog-title")
             yield OptionList(*[Option(self._label(v), id=str(v.id)) for v in self.versions], id="versions")
 
-    @staticmethod
-    def _label(version: Any) -> str:
+    def _label(self, version: Any) -> Text:
+        """When, why, and the line that tells it apart from the code now; a Text, never markup."""
         when = dt.datetime.fromtimestamp(version.saved_at).strftime("%Y-%m-%d %H:%M:%S")
-        first = next((line for line in version.text.splitlines() if line.strip()), "")[:50]
-        return f"{when}  {version.reason:<28}  {first}"
+        line = telling_line(version.text, self.current)[:60]
+        return Text.assemble((when, "dim"), f"  {version.reason:<28}  ", (line, "cyan"))
 
     @on(OptionList.OptionSelected)
     def _restore(self, event: OptionList.OptionSelected) -> None:

@@ -1,18 +1,31 @@
-"""Runs: training jobs in the background, with progress bars and live curves."""
+"""Runs: training jobs in the background, with progress bars and live curves.
+
+The screen never polls.  Each job event reaches it as a JobUpdate message (the
+app forwards them while this screen is shown); the event's run has its row
+updated in place, by key, and the chart is redrawn only for the selected run
+(MetricsChart redraws at most a few times a second, and only when its data
+changed).  Clearing and re-adding rows is avoided on purpose: it moves the
+cursor, which posts RowHighlighted, whose handler would refresh again, a loop
+that once kept a whole core busy and the screen frozen.
+"""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label, ProgressBar, Select
+from textual.widgets import DataTable, Footer, Header, Input, Label, ProgressBar, Select
 
-from engine.jobs.worker import JOBS
+from engine import events
+from engine.jobs.manager import TrackedRun
+from engine.jobs.specs import JOBS
+from tutor.messages import JobUpdate
 from tutor.widgets.chart import MetricsChart
 
-REFRESH_S = 0.25
+COLUMNS = ("#", "job", "device", "status", "epoch", "progress", "samples/s", "ETA", "val acc", "test acc")
 
 
 def _eta(seconds: float | None) -> str:
@@ -20,6 +33,46 @@ def _eta(seconds: float | None) -> str:
         return ""
     minutes, secs = divmod(int(seconds), 60)
     return f"{minutes}:{secs:02d}"
+
+
+def row_cells(t: TrackedRun) -> tuple[str, ...]:
+    """One run as table cells, in COLUMNS order."""
+    step, header, summary = t.last_step, t.header, t.summary
+    running = t.status == "running"
+    return (
+        str(t.id), t.run.job, header.device if header else "", t.status,
+        f"{len(t.epochs)}/{header.epochs if header else '?'}", f"{t.fraction:.0%}",
+        f"{step.samples_per_s:,.0f}" if step and running else "", _eta(step.eta_s) if step and running else "",
+        f"{t.epochs[-1].val_acc:.2%}" if t.epochs else "",
+        f"{summary.test_acc:.2%}" if summary and summary.test_acc is not None else "",
+    )  # fmt: skip
+
+
+def detail_text(t: TrackedRun) -> Text:
+    """A line about the selected run; a failure says why and what to do."""
+    summary, header = t.summary, t.header
+    if summary and summary.status == "failed":
+        return Text.assemble((f"run {t.id} ({t.run.job}) failed: ", "bold red"), summary.error or "no reason given")
+    if header is None:
+        return Text(f"run {t.id} ({t.run.job}): {t.status}")
+    text = f"run {t.id}: {header.title} on {header.device_name} · {header.params:,} parameters"
+    if summary and summary.test_acc is not None:
+        met = "target met" if summary.met else "below target"
+        text += f" · test accuracy {summary.test_acc:.2%} ({met}) in {summary.seconds or 0:.1f} s"
+    elif summary:
+        text += f" · {summary.status}"
+    return Text(text)
+
+
+def first_ready_job() -> str:
+    """The job to offer first: one whose data is already here (a fresh install has no MNIST)."""
+    from engine.jobs import datasets
+
+    present = set(datasets.present())
+    for name, spec in JOBS.items():
+        if spec.dataset == "moons" or spec.dataset in present:
+            return name
+    return next(iter(JOBS))
 
 
 class RunsScreen(Screen):
@@ -33,8 +86,9 @@ class RunsScreen(Screen):
         yield Header()
         with Vertical(id="runs"):
             with Horizontal(id="runs-controls"):
-                yield Select([(f"{spec.title} ({name})", name) for name, spec in JOBS.items()], value="mnist-mlp",
+                yield Select([(f"{spec.title} ({name})", name) for name, spec in JOBS.items()], value=first_ready_job(),
                              allow_blank=False, id="job-choice")  # fmt: skip
+                yield Input(placeholder="epochs", type="integer", id="job-epochs", max_length=4)
                 yield Label("s starts it · x cancels the selected run · runs go on while you work elsewhere", id="runs-help")
             yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
             yield ProgressBar(id="run-progress", show_eta=False)
@@ -46,20 +100,33 @@ class RunsScreen(Screen):
         self.title = "Runs"
         self.sub_title = "training jobs on the GPU when there is one"
         table = self.query_one(DataTable)
-        table.add_columns("#", "job", "device", "status", "epoch", "progress", "samples/s", "ETA", "val acc", "test acc")
-        self.set_interval(REFRESH_S, self.refresh_runs)
-        self.refresh_runs()
+        for name in COLUMNS:
+            table.add_column(name, key=name)
+        for tracked in self.manager.snapshot():
+            table.add_row(*row_cells(tracked), key=str(tracked.id))
+        if table.row_count:
+            table.move_cursor(row=table.row_count - 1)
+        self._show_selected()
+        table.focus()
 
     @property
     def manager(self):
         return self.app.jobs
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("start", "cancel") and isinstance(self.focused, Input):
+            return False  # typing "s" or "x" in the epochs box types it
+        return True
+
     def action_start(self) -> None:
-        job = self.query_one("#job-choice", Select).value
-        self.manager.start(str(job))
-        self.refresh_runs()
+        job = str(self.query_one("#job-choice", Select).value)
+        epochs_text = self.query_one("#job-epochs", Input).value.strip()
+        epochs = int(epochs_text) if epochs_text.isdigit() and int(epochs_text) > 0 else None
+        tracked = self.manager.start(job, epochs=epochs)
         table = self.query_one(DataTable)
+        table.add_row(*row_cells(tracked), key=str(tracked.id))
         table.move_cursor(row=table.row_count - 1)
+        table.focus()
 
     def action_cancel(self) -> None:
         run_id = self._selected_id()
@@ -71,43 +138,40 @@ class RunsScreen(Screen):
         table = self.query_one(DataTable)
         if not table.row_count:
             return None
-        return int(table.get_row_at(table.cursor_row)[0])
+        key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key
+        return int(key.value) if key.value else None
+
+    # --- updates -----------------------------------------------------------------------
+
+    def job_update(self, message: JobUpdate) -> None:
+        """One event of one run (forwarded by the app): that run's row, and the detail if selected."""
+        tracked = self.manager.snapshot(message.run_id)
+        if not tracked:
+            return
+        t = tracked[0]
+        table = self.query_one(DataTable)
+        key = str(t.id)
+        if key not in table.rows:
+            table.add_row(*row_cells(t), key=key)
+        else:
+            for column, value in zip(COLUMNS, row_cells(t)):
+                if table.get_cell(key, column) != value:
+                    table.update_cell(key, column, value)
+        if self._selected_id() == t.id:
+            self._show(t, chart_changed=isinstance(message.event, events.Metric))
 
     @on(DataTable.RowHighlighted)
     def _selected(self) -> None:
-        self.refresh_runs()
+        self._show_selected()
 
-    def refresh_runs(self) -> None:
-        runs = self.manager.snapshot()
-        table = self.query_one(DataTable)
-        cursor = table.cursor_row
-        table.clear()
-        for t in runs:
-            step, header = t.last_step, t.header
-            last_epoch = t.epochs[-1] if t.epochs else {}
-            test = (t.summary or {}).get("test_acc")
-            table.add_row(
-                str(t.id), t.run.job, header.get("device", ""), t.status,
-                f"{len(t.epochs)}/{header.get('epochs', '?')}", f"{t.fraction:.0%}",
-                f"{step.get('samples_per_s', 0):,.0f}" if step else "", _eta(step.get("eta_s")) if t.status == "running" else "",
-                f"{last_epoch['val_acc']:.2%}" if last_epoch else "", f"{test:.2%}" if test is not None else "",
-            )  # fmt: skip
-        if runs:
-            table.move_cursor(row=min(max(cursor, 0), len(runs) - 1))
-            selected = runs[table.cursor_row]
-            self.query_one(ProgressBar).update(total=100, progress=round(selected.fraction * 100))
-            self.query_one("#run-detail", Label).update(self._detail(selected))
-            self.query_one(MetricsChart).show(selected.series)
+    def _show_selected(self) -> None:
+        run_id = self._selected_id()
+        tracked = self.manager.snapshot(run_id) if run_id is not None else []
+        if tracked:
+            self._show(tracked[0], chart_changed=True)
 
-    @staticmethod
-    def _detail(t) -> str:
-        header = t.header
-        if not header:
-            return f"run {t.id}: {t.status}"
-        text = f"run {t.id}: {header.get('title')} on {header.get('device_name')} · {header.get('params', 0):,} parameters"
-        if t.summary and t.summary.get("error"):
-            text += f" · error: {t.summary['error']}"
-        elif t.summary and t.summary.get("test_acc") is not None:
-            met = "target met" if t.summary.get("met") else "below target"
-            text += f" · test accuracy {t.summary['test_acc']:.2%} ({met}) in {t.summary.get('seconds', 0):.1f} s"
-        return text
+    def _show(self, t: TrackedRun, chart_changed: bool) -> None:
+        self.query_one(ProgressBar).update(total=100, progress=round(t.fraction * 100))
+        self.query_one("#run-detail", Label).update(detail_text(t))
+        if chart_changed:
+            self.query_one(MetricsChart).show(t.series)

@@ -15,7 +15,9 @@ from textual.widgets import Button, DataTable, Footer, Header, Label, Markdown, 
 from textual.widgets.option_list import Option
 
 from tutor.core import timed as speed
-from tutor.messages import RunFinished
+from tutor.core.checkrun import CheckRun
+from tutor.core.render import constraints_text
+from tutor.core.text import plural
 from tutor.screens.workspace import WorkspaceScreen
 from tutor.widgets.chart import MetricsChart
 
@@ -97,7 +99,7 @@ class SpeedWorkspaceScreen(WorkspaceScreen):
         super().__init__(item.lesson_id, item.variant)
         self.attempt = attempt
         self.ghost: dict[str, float] = {}
-        self._grading = False
+        self._grading: tuple[float, bool] | None = None  # (graded at, timed out) once the end is called
 
     @property
     def save_key(self) -> str:
@@ -113,7 +115,9 @@ class SpeedWorkspaceScreen(WorkspaceScreen):
 
     def _task_markdown(self, lesson: Any) -> str:
         position = f"Drill {self.attempt.current + 1} of {len(self.attempt.items)} · " if self.attempt.kind == "sprint" else ""
-        return f"# {lesson.title}\n\n*{position}from memory*\n\n" + speed.strip_code_examples(lesson.task)
+        rules = constraints_text(lesson)  # every rule the checker enforces, shown even from memory
+        shown = "\n\n**Rules**\n\n" + "\n".join(f"- {r}" for r in rules) if rules else ""
+        return f"# {lesson.title}\n\n*{position}from memory*\n\n" + speed.strip_code_examples(lesson.task) + shown
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -129,7 +133,7 @@ class SpeedWorkspaceScreen(WorkspaceScreen):
         if action in self.LOCKED:
             return False
         if action == "give_up":
-            return not self.attempt.done
+            return not self.attempt.done and self._grading is None
         return super().check_action(action, parameters)
 
     # --- the clock ---------------------------------------------------------------------------
@@ -141,7 +145,7 @@ class SpeedWorkspaceScreen(WorkspaceScreen):
         label.update(Text(f"⏱ {clock_text(remaining)} left", style="bold"))
         label.set_class(self.attempt.warning(now), "warning")
         self.show_splits()
-        if self.attempt.expired(now) and not self._grading:
+        if self.attempt.expired(now) and self._grading is None:
             self.time_up()
 
     def show_splits(self) -> None:
@@ -155,18 +159,22 @@ class SpeedWorkspaceScreen(WorkspaceScreen):
             table.add_row(Text(clock_text(split), style=style), Text(clock_text(ghost), style="dim"), name)
 
     def time_up(self) -> None:
-        """Time is out: stop any run, save the code and grade it as it stands."""
-        self._grading = True
-        self.session.stop()
-        self.save_now()
-        self.attempt.code[self.attempt.current] = self.editor.text
+        """Time is out: grade the code as it stands at the limit."""
         self.notify("Time is up: grading your code as it stands.", severity="warning", timeout=4)
-        self.query_one("#verdict").show_running()
-        self.run_check(self.editor.text)
+        self._grade_final(self.attempt.started + self.attempt.limit_s, timed_out=True)
 
     def action_give_up(self) -> None:
-        self.attempt.finish(self.app.clock())
-        self.end_attempt()
+        """Finish now: grade the code as it stands, and end the attempt."""
+        self._grade_final(self.app.clock(), timed_out=False)
+
+    def _grade_final(self, at: float, timed_out: bool) -> None:
+        """Stop any run in flight (its verdict will be dropped) and check the code one last time."""
+        self._grading = (at, timed_out)
+        if self.check_run is not None:
+            self.check_run.cancel()
+            self.check_run = None
+        self.refresh_bindings()
+        self.action_run()
 
     # --- checks ---------------------------------------------------------------------------------
 
@@ -174,19 +182,19 @@ class SpeedWorkspaceScreen(WorkspaceScreen):
         self.attempt.code[self.attempt.current] = self.editor.text
         super().action_run()
 
-    @on(RunFinished)
-    def _counted(self, message: RunFinished) -> None:
-        now = self.app.clock()
-        if self._grading:
-            if message.verdict.problem != "the run was stopped":
-                self.attempt.record(message.verdict, self.attempt.started + self.attempt.limit_s)
-            self.attempt.finish(now, timed_out=True)
+    def verdict_arrived(self, run: CheckRun, verdict: Any) -> None:
+        super().verdict_arrived(run, verdict)
+        if self._grading is not None:
+            at, timed_out = self._grading
+            self.attempt.record(verdict, at, final=True)
+            self.attempt.finish(at, timed_out=timed_out)
             self.end_attempt()
             return
+        now = self.app.clock()
         if self.attempt.expired(now):
-            return  # the final grading run is on its way
+            return  # the clock ran out while this run was in flight: time_up grades afresh
         before = self.attempt.current
-        self.attempt.record(message.verdict, now)
+        self.attempt.record(verdict, now)
         self.show_splits()
         if self.attempt.done:
             self.end_attempt()
@@ -250,7 +258,7 @@ class SpeedResultScreen(Screen):
             if record.get("time_to_green") is not None:
                 chart.add({"step": index, "time to green": record["time_to_green"]})
         days = sorted({dt.date.fromtimestamp(r["at"]).isoformat() for r in history})
-        self.sub_title = f"{len(history)} attempts over {len(days)} day(s)"
+        self.sub_title = f"{plural(len(history), 'attempt')} over {plural(len(days), 'day')}"
 
     @staticmethod
     def _progress_text(attempt: speed.Attempt) -> str:

@@ -16,8 +16,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Log, Markdown, ProgressBar, TabbedContent, TabPane, TextArea
 
-from tutor.messages import RunActivity, RunFailed, RunFinished
+from engine import events, paths
+from tutor.core.checkrun import CheckRun
 from tutor.core.render import constraints_text
+from tutor.messages import RunActivity, RunFailed, RunFinished
 from tutor.screens.modals import ConfirmScreen, SolutionScreen, VersionsScreen
 from tutor.widgets.chart import MetricsChart
 from tutor.widgets.editor import CodeEditor
@@ -31,16 +33,18 @@ OUTPUT_LINES = 5000
 
 class WorkspaceScreen(Screen):
     BINDINGS = [
-        Binding("f5", "run", "Run & check", id="run", priority=True),
+        Binding("f5", "run", "Run", id="run", priority=True),
         Binding("escape,ctrl+c", "stop", "Stop", id="stop", priority=True),
         Binding("f1", "hint", "Hint", id="hint", priority=True),
         Binding("f2", "app.browse", "Lessons", id="browse", priority=True),
         Binding("f6", "reset", "Reset", id="reset", priority=True),
-        Binding("f7", "external", "$EDITOR", id="external", priority=True),
+        Binding("f7", "external", "Editor", id="external", priority=True),
         Binding("f8", "solution", "Solution", id="solution", priority=True),
         Binding("ctrl+r", "versions", "Versions", id="versions", show=False, priority=True),
-        Binding("ctrl+n", "next", "Next lesson", id="next", priority=True),
+        Binding("ctrl+n", "next", "Next", id="next", priority=True),
+        Binding("ctrl+o", "toggle_output", "Output", id="output", priority=True),
     ]
+    NARROW = 110  # below this many columns the output tabs hide behind ctrl+o, for a verdict that can be read
 
     mode = "practice"
 
@@ -52,6 +56,7 @@ class WorkspaceScreen(Screen):
         self._save_timer: Any = None
         self._watched: tuple[Path, float] | None = None
         self._text: str | None = None
+        self.check_run: CheckRun | None = None  # the check in flight, if any: this screen owns it
 
     @property
     def session(self):
@@ -92,7 +97,7 @@ class WorkspaceScreen(Screen):
 
     def compose_task(self) -> ComposeResult:
         yield Markdown(self._task_markdown(self.lesson), id="task")
-        yield Markdown("", id="hints")
+        yield Vertical(id="hints")
 
     def _task_markdown(self, lesson: Any) -> str:
         rules = constraints_text(lesson)
@@ -102,6 +107,18 @@ class WorkspaceScreen(Screen):
             parts.append("**Rules**\n\n" + "\n".join(f"- {r}" for r in rules))
         parts.append("**Checks**\n\n" + "\n".join(f"- {c.name}" for c in lesson.checks))
         return "\n\n".join(parts)
+
+    def on_resize(self, event: Any) -> None:
+        self.set_class(event.size.width < self.NARROW, "-narrow")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "toggle_output":
+            return self.has_class("-narrow")
+        return self.check_run_action(action)
+
+    def action_toggle_output(self) -> None:
+        """On a narrow terminal, the output and chart take the verdict's place, and back."""
+        self.toggle_class("-show-output")
 
     def on_mount(self) -> None:
         self.title = self.lesson.title
@@ -137,37 +154,55 @@ class WorkspaceScreen(Screen):
 
     # --- running -------------------------------------------------------------------------------
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+    @property
+    def running(self) -> bool:
+        return self.check_run is not None
+
+    def check_run_action(self, action: str) -> bool | None:
         if action == "stop":
             # Disabled when idle, so Esc and ctrl+c keep their editor meaning.
-            return self.session.running
+            return self.running
         if action == "run":
-            return None if self.session.running else True
+            return None if self.running else True
         return True
 
     def action_run(self) -> None:
-        self.save_now()
-        self.query_one("#run-progress").display = False
-        self.query_one(VerdictView).show_running()
-        self.query_one("#output", Log).clear()
-        self.query_one(MetricsChart).clear()
-        self.run_check(self.editor.text)
-        self.refresh_bindings()
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="check")
-    def run_check(self, code: str) -> None:
-        batch = _Batcher(self.post_message)
+        if self.running:
+            return  # a second F5 before the bindings refresh: one check at a time
+        run = CheckRun(self.lesson_id, self.editor.text, variant=self.variant, mode=self.mode)
+        self.check_run = run
         try:
-            verdict = self.session.check(self.lesson_id, code, sink=batch.add, mode=self.mode, variant=self.variant)
+            self.save_now()
+            self.query_one("#run-progress").display = False
+            self.query_one(VerdictView).show_running()
+            self.query_one("#output", Log).clear()
+            self.query_one(MetricsChart).clear()
+            self.run_check(run)
+        except Exception:
+            self.check_run = None  # never leave F5 disabled behind a run that did not start
+            raise
+        finally:
+            self.refresh_bindings()
+
+    @work(thread=True, exit_on_error=False, group="check")
+    def run_check(self, run: CheckRun) -> None:
+        batch = _Batcher(self.post_message, run.id)
+        try:
+            verdict = self.session.check(run.lesson_id, run.code, sink=batch.add, mode=run.mode, variant=run.variant, run=run)
         except Exception as exc:  # an authoring or runner failure: say so, keep the app
             batch.flush()
-            self.post_message(RunFailed(self.lesson_id, f"{type(exc).__name__}: {exc}"))
+            self.post_message(RunFailed(run.id, run.lesson_id, f"{type(exc).__name__}: {exc}"))
             return
         batch.flush()
-        self.post_message(RunFinished(self.lesson_id, verdict))
+        self.post_message(RunFinished(run.id, run.lesson_id, verdict))
+
+    def _is_current(self, run_id: int) -> bool:
+        return self.check_run is not None and self.check_run.id == run_id
 
     @on(RunActivity)
     def _show_activity(self, message: RunActivity) -> None:
+        if not self._is_current(message.run_id):
+            return  # a stopped run's last output: not this run's
         log = self.query_one("#output", Log)
         for _stream, text in message.output:
             log.write(text)
@@ -183,34 +218,54 @@ class WorkspaceScreen(Screen):
             bar.update(total=max(total, 1), progress=min(done, total))
 
     @on(RunFinished)
-    def _show_verdict(self, message: RunFinished) -> None:
-        verdict = message.verdict
+    def _run_finished(self, message: RunFinished) -> None:
+        if not self._is_current(message.run_id):
+            return
+        run, self.check_run = self.check_run, None
+        try:
+            self.verdict_arrived(run, message.verdict)
+        finally:
+            self.refresh_bindings()
+
+    @on(RunFailed)
+    def _run_failed(self, message: RunFailed) -> None:
+        if not self._is_current(message.run_id):
+            return
+        self.check_run = None
+        try:
+            self.query_one(VerdictView).show_error(f"The check could not run: {message.error}")
+        finally:
+            self.refresh_bindings()
+
+    def verdict_arrived(self, run: CheckRun, verdict: Any) -> None:
+        """Show a verdict of this screen's current run (speed mode also scores it)."""
         self.query_one(VerdictView).show_verdict(verdict)
-        self.refresh_bindings()
+        if verdict.truncated:
+            streams = " and ".join(verdict.truncated)
+            self.notify(f"Your code printed more than 1 MiB on {streams}: the rest was not kept.", timeout=5)
         if verdict.passed and self.mode == "practice":
             self.notify("All checks passed. ctrl+n for the next lesson.", title="Passed", timeout=4)
 
-    @on(RunFailed)
-    def _show_failure(self, message: RunFailed) -> None:
-        self.query_one(VerdictView).show_error(f"The check could not run: {message.error}")
-        self.refresh_bindings()
-
     def action_stop(self) -> None:
-        if self.session.stop():
+        if self.check_run is not None:
+            self.check_run.cancel()
             self.notify("Run stopped.", timeout=2)
 
     # --- hints, reset, solution, versions -----------------------------------------------------
 
-    def action_hint(self) -> None:
+    async def action_hint(self) -> None:
         lesson = self.lesson
         if self.hints_shown >= len(lesson.hints):
             self.notify("No more hints: F8 shows the reference solution.", timeout=3)
             return
         self.hints_shown += 1
         self.session.hint(self.lesson_id, self.hints_shown)
-        text = "\n\n".join(f"**Hint {i}.** {h}" for i, h in enumerate(lesson.hints[: self.hints_shown], start=1))
-        self.query_one("#hints", Markdown).update(text)
-        self.query_one("#task-pane").scroll_end(animate=False)
+        hint = Markdown(f"**Hint {self.hints_shown}.** {lesson.hints[self.hints_shown - 1]}", classes="hint")
+        await self.query_one("#hints").mount(hint)  # laid out first: scrolling before stops short of it
+        self.call_after_refresh(self._scroll_to, hint)
+
+    def _scroll_to(self, hint: Markdown) -> None:
+        self.query_one("#task-pane", VerticalScroll).scroll_to_widget(hint, animate=False, top=True)
 
     def action_reset(self) -> None:
         starter = self.session.reset(self.lesson_id, self.editor.text)
@@ -234,7 +289,7 @@ class WorkspaceScreen(Screen):
                 self._replace_text(text)
                 self.save_now()
 
-        self.app.push_screen(VersionsScreen(versions), restore)
+        self.app.push_screen(VersionsScreen(versions, current=self.editor.text), restore)
 
     def action_solution(self) -> None:
         lesson = self.lesson
@@ -286,33 +341,35 @@ class WorkspaceScreen(Screen):
         if mtime == seen:
             return
         self._watched = (path, mtime)
-        text = path.read_text(encoding="utf-8")
+        text = paths.read_text(path)
         if text != self.editor.text:
             self.save_now()
             self.session.load_external(self.lesson_id, text)
             self._replace_text(text)
-            if not self.session.running:
+            if not self.running:
                 self.action_run()
 
 
 class _Batcher:
-    """Collects events from the run's thread and posts them in batches."""
+    """Collects a run's live events on its worker thread and posts them in batches."""
 
-    def __init__(self, post: Any) -> None:
+    def __init__(self, post: Any, run_id: int) -> None:
         self.post = post
-        self.pending = RunActivity()
+        self.run_id = run_id
+        self.pending = RunActivity(run_id)
         self.last = time.monotonic()
 
-    def add(self, event: dict[str, Any]) -> None:
-        kind = event.get("type")
-        if kind == "output":
-            self.pending.output.append((event.get("stream", "stdout"), event.get("text", "")))
-        elif kind == "metric":
-            self.pending.metrics.append({"step": event.get("step"), **(event.get("values") or {})})
-        elif kind == "violation":
-            self.pending.violations.append(str(event.get("kind")))
-        elif kind == "progress":
-            self.pending.progress = (int(event.get("done", 0)), int(event.get("total", 0)))
+    def add(self, event: Any) -> None:
+        pending = self.pending
+        match event:
+            case events.Output(stream=stream, text=text):
+                pending.output.append((stream, text))
+            case events.Metric(step=step, values=values):
+                pending.metrics.append({"step": step, **values})
+            case events.Violation(kind=kind):
+                pending.violations.append(kind)
+            case events.Progress(done=done, total=total):
+                pending.progress = (done, total)  # only the latest counts
         now = time.monotonic()
         if now - self.last >= BATCH_S:
             self.flush()
@@ -321,5 +378,5 @@ class _Batcher:
         pending = self.pending
         if pending.output or pending.metrics or pending.violations or pending.progress:
             self.post(pending)
-            self.pending = RunActivity()
+            self.pending = RunActivity(self.run_id)
         self.last = time.monotonic()

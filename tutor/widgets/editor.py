@@ -10,9 +10,17 @@ from textual.widgets import TextArea
 class CodeEditor(TextArea):
     """Enter keeps the line's indentation, and indents one level more after a colon."""
 
-    # TextArea selects all on F7, which the workspace gives to $EDITOR; ctrl+a is what
-    # people reach for in an editor (home still goes to the start of the line).
-    BINDINGS = [Binding("ctrl+a", "select_all", "Select all", id="select-all", show=False)]
+    # TextArea selects the line on F6 and all on F7; the workspace gives those keys to
+    # reset and $EDITOR.  When the screen locks them (a timed attempt), they must do
+    # nothing here rather than fall through and select the whole solution, so the next
+    # key replaces it.  ctrl+a is what people reach for to select all.
+    BINDINGS = [
+        Binding("ctrl+a", "select_all", "Select all", id="select-all", show=False),
+        Binding("f6,f7", "nothing", show=False),
+    ]
+
+    def action_nothing(self) -> None:
+        """F6 and F7 belong to the workspace, never to the editor."""
 
     async def _on_key(self, event: events.Key) -> None:
         if event.key == "backspace" and not self.read_only and self._dedent():

@@ -1,4 +1,4 @@
-"""The verdict pane: each check with a mark, the first failure expanded."""
+"""The verdict pane: every failing check with its reason and expected vs actual, then the passing ones."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ class VerdictView(VerticalScroll):
     VerdictView > Static { width: 1fr; }
     """
 
+    verdict: Any = None
     last_shown: Any = Text("Press F5 to run your code and check it.", style="dim")
 
     def compose(self):
@@ -34,8 +35,14 @@ class VerdictView(VerticalScroll):
         self._show(Text("Running… (Esc stops it)", style="bold yellow"))
 
     def show_verdict(self, verdict: Any) -> None:
-        self._show(render.verdict_view(verdict))
+        self.verdict = verdict
+        self._show(render.verdict_view(verdict, width=self.content_size.width))
         self.scroll_home(animate=False)
+
+    def on_resize(self) -> None:
+        # Expected and actual go side by side or stacked by the room there is: lay out again.
+        if self.verdict is not None:
+            self._show(render.verdict_view(self.verdict, width=self.content_size.width))
 
     def show_error(self, message: str) -> None:
         self._show(Text(message, style="bold red"))

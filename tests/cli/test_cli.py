@@ -8,16 +8,11 @@ import subprocess
 import sys
 from importlib import metadata
 
-from tests.conftest import DATA, ROOT
+from tests.conftest import DATA, ROOT, run_cli
 
 
 def tutor(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    import os
-
-    env = dict(os.environ, COLUMNS="140", **(env_extra or {}))
-    return subprocess.run(
-        [sys.executable, "-m", "tutor.cli", *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120
-    )
+    return run_cli(*args, env=env_extra, columns=140)
 
 
 def test_version_and_help():

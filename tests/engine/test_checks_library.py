@@ -6,9 +6,8 @@ import textwrap
 
 import pytest
 
-from engine.checks.checker import Checker
+from engine.events import Metric
 from engine.lessons.format import Lesson
-from engine.sandbox.client import Runner
 
 SOLUTION = textwrap.dedent(
     """
@@ -88,18 +87,12 @@ LESSON = Lesson.model_validate(
 )
 
 
-@pytest.fixture(scope="module")
-def checker():
-    with Runner() as runner:
-        yield Checker(runner)
-
-
 def test_the_solution_passes_and_streams_its_metrics(checker):
     events = []
     verdict = checker.check(LESSON, SOLUTION, sink=events.append)
     assert verdict.passed, verdict.to_json()
-    metrics = [e for e in events if e["type"] == "metric"]
-    assert len(metrics) >= 30 and metrics[0]["values"]["loss"] > metrics[29]["values"]["loss"]
+    metrics = [e for e in events if isinstance(e, Metric)]
+    assert len(metrics) >= 30 and metrics[0].values["loss"] > metrics[29].values["loss"]
 
 
 @pytest.mark.parametrize(

@@ -7,12 +7,10 @@ import os
 import subprocess
 import sys
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_cli
 
 
-def tutor(*args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, COLUMNS="120")
-    return subprocess.run([sys.executable, "-m", "tutor.cli", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=180)
+tutor = run_cli
 
 
 def test_check_pass_fail_and_usage_errors(tmp_path):

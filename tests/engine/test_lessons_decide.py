@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine.checks.checker import Checker
 from engine.checks.selftest import dev_check, variants_to_try
 from engine.lessons.loader import load_catalog
-from engine.sandbox.client import Runner
-from tests.conftest import ensure_dataset
+from tests.conftest import ensure_dataset, run_cli
 
 def _variants(lesson):
     # Drills are cheap: six draws of their hidden inputs.  Training lessons: two.
@@ -16,12 +14,6 @@ def _variants(lesson):
 
 
 CASES = [(item.lesson, v) for item in load_catalog().lessons for v in _variants(item.lesson)]
-
-
-@pytest.fixture(scope="module")
-def checker():
-    with Runner() as runner:
-        yield Checker(runner)
 
 
 @pytest.mark.parametrize(("lesson", "variant"), CASES, ids=[f"{lesson.id}@{v}" for lesson, v in CASES])
@@ -34,11 +26,6 @@ def test_lesson_decides(checker, lesson, variant):
 
 
 def test_dev_check_command_reports_a_lesson_whose_decoy_passes(tmp_path):
-    import subprocess
-    import sys
-
-    from tests.conftest import ROOT
-
     pack = tmp_path / "weak"
     pack.mkdir()
     (pack / "weak.yaml").write_text(
@@ -62,9 +49,6 @@ checks:
     inputs: {x: randn(5)}
 """
     )
-    out = subprocess.run(
-        [sys.executable, "-m", "tutor.cli", "dev", "check", "weak/sum", "--lessons", str(pack)],
-        capture_output=True, text=True, cwd=ROOT, timeout=120,
-    )
+    out = run_cli("dev", "check", "weak/sum", "--lessons", str(pack))
     assert out.returncode == 1
     assert "decoy passes: returned the mean" in out.stdout

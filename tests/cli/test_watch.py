@@ -8,17 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from engine.filewatch import FileWatcher
-from tests.conftest import ROOT
-
-
-def wait_for(predicate, timeout: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
+from tests.conftest import ROOT, wait_until
 
 
 def test_watch_checks_each_save_and_moves_on(tutor_home):
@@ -31,12 +21,12 @@ def test_watch_checks_each_save_and_moves_on(tutor_home):
         )
     try:
         exercise = tutor_home / "workspace" / "tensors" / "tridiagonal.py"
-        assert wait_for(exercise.exists), out_path.read_text()
+        assert wait_until(exercise.exists), out_path.read_text()
         assert "def tridiagonal(n, center, side):" in exercise.read_text()
-        assert wait_for(lambda: "every save is checked" in out_path.read_text())
+        assert wait_until(lambda: "every save is checked" in out_path.read_text())
 
         exercise.write_text("import torch\n\ndef tridiagonal(n, center, side):\n    return torch.eye(n)\n")
-        assert wait_for(lambda: "NOT PASSED" in out_path.read_text()), out_path.read_text()
+        assert wait_until(lambda: "NOT PASSED" in out_path.read_text()), out_path.read_text()
 
         solution = (
             "import torch\n\ndef tridiagonal(n, center, side):\n"
@@ -49,7 +39,7 @@ def test_watch_checks_each_save_and_moves_on(tutor_home):
         next_id = Session().next_id("tensors/tridiagonal")
         track, _, name = next_id.partition("/")
         nxt = tutor_home / "workspace" / track / f"{name}.py"
-        assert wait_for(nxt.exists), out_path.read_text()
+        assert wait_until(nxt.exists), out_path.read_text()
         text = out_path.read_text()
         assert "PASSED" in text.replace("NOT PASSED", "") and f"Next: {next_id}" in text
     finally:
@@ -63,15 +53,20 @@ def test_watch_checks_each_save_and_moves_on(tutor_home):
     assert any("torch.eye(n)" in v.text for v in state.versions("tensors/tridiagonal"))
 
 
-def test_file_watcher_sees_in_place_writes_and_renames(tmp_path: Path):
+def test_saves_are_seen_whether_written_in_place_or_renamed_over(tmp_path: Path):
+    import queue
+    import threading
+
+    from tutor.commands.watch import _saves
+
     target = tmp_path / "x.py"
     target.write_text("a")
-    watcher = FileWatcher(target, poll_s=0.2)
-    assert not watcher.wait(timeout=0.3)
+    seen: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [seen.put(t) for t in _saves(target)], daemon=True).start()
+    time.sleep(0.5)  # the watch is in place
     target.write_text("bb")
-    assert watcher.wait(timeout=2)
+    assert seen.get(timeout=5) == "bb"
     tmp = tmp_path / "x.py.swp"
-    tmp.write_text("ccc")
-    tmp.replace(target)  # how many editors save
-    assert watcher.wait(timeout=2)
-    watcher.close()
+    tmp.write_text("\ufeffccc", encoding="utf-8")  # how many editors save: a new file renamed over; with a BOM
+    tmp.replace(target)
+    assert seen.get(timeout=5) == "ccc"
