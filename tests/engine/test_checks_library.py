@@ -117,3 +117,16 @@ def test_a_banned_module_fails_statically(checker):
     verdict = checker.check(LESSON, "import torch.optim as optim\n" + SOLUTION)
     assert not verdict.passed
     assert verdict.checks[0].name == "rule: banned" and "`torch.optim` is not allowed" in verdict.checks[0].message
+
+
+def test_a_failure_of_the_checker_itself_is_never_blamed_on_the_learner(checker):
+    """A child that cannot serve the request reports a probe error: the verdict says the checker failed."""
+    from engine.checks.checker import collect
+    from engine.sandbox.request import CheckRequest
+
+    # A forked child is confined for plain requests only; one that asks otherwise is refused by the probe.
+    run = checker.runner.start(CheckRequest(code="x = 1\n", confine=False))
+    outcome = collect(run.events(), run.token)
+    assert outcome.probe_error and "another kind of request" in outcome.probe_error
+    problem = outcome.problem(run.request)
+    assert problem.startswith("the checker itself failed, not your code")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from tests.tui.conftest import SIZE
+from tutor.screens.modals import ConfirmScreen
 from tutor.core import timed as speed
 from tutor.screens.speed import SpeedResultScreen, SpeedWorkspaceScreen
 
@@ -134,3 +137,88 @@ async def test_hints_solutions_browser_and_palette_stay_locked(make_app):
         task = str(screen.query_one("#task").source if hasattr(screen.query_one("#task"), "source") else "")
         assert "double(torch.ones(2))" not in task  # the task's code example is hidden
         assert "from memory" in task
+
+
+async def wait_for_child(screen) -> None:
+    for _ in range(200):  # until the sandboxed child is really running
+        await asyncio.sleep(0.05)
+        if screen.check_run is not None and screen.check_run._child is not None:
+            return
+    raise AssertionError("the check never started")
+
+
+async def test_time_out_during_a_check_grades_the_final_code_without_a_penalty(make_app):
+    clock = FakeClock()
+    app = make_app(clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start_challenge(pilot, clock)
+        screen.editor.load_text("import time\ntime.sleep(30)\n")
+        await pilot.press("f5")
+        await wait_for_child(screen)
+        screen.editor.load_text(screen.lesson.solution)  # fixed while the slow run was still going
+        clock.now += 61.0
+        screen.tick()
+        await app.workers.wait_for_complete()
+        for _ in range(5):
+            await pilot.pause()
+        assert isinstance(app.screen, SpeedResultScreen)
+        (record,) = app.session.state.speed_history("extra/challenge")
+        assert record["timed_out"] is True
+        assert record["passed_checks"] == 2  # the final code was graded, not the killed run
+        assert record["failed_runs"] == 0 and record["runs"] == 0  # grading is not one of the learner's runs
+
+
+async def test_finish_now_grades_the_code_as_it_stands(make_app):
+    clock = FakeClock()
+    app = make_app(clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start_challenge(pilot, clock)
+        screen.editor.load_text("def double(x):\n    return 2 * x\n")
+        clock.now += 20.0
+        await pilot.press("ctrl+g")
+        await app.workers.wait_for_complete()
+        for _ in range(5):
+            await pilot.pause()
+        assert isinstance(app.screen, SpeedResultScreen)
+        (record,) = app.session.state.speed_history("extra/challenge")
+        assert record["timed_out"] is False and record["splits"] == {"double doubles": 20.0}
+        assert record["failed_runs"] == 0
+
+
+async def test_locked_keys_never_reach_the_editor(make_app):
+    """F7 is locked in a timed attempt; it must not fall through to select-all (the next key would replace all)."""
+    clock = FakeClock()
+    app = make_app(clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start_challenge(pilot, clock)
+        screen.editor.focus()
+        before = screen.editor.text
+        for key in ("f6", "f7"):
+            await pilot.press(key)
+            await pilot.press("z")
+        assert screen.editor.text.count("z") == 2 and len(screen.editor.text) == len(before) + 2
+
+
+async def test_every_enforced_rule_is_shown_in_a_timed_task(make_app):
+    clock = FakeClock()
+    app = make_app(clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        lesson = app.session.item("broadcasting/grid").lesson  # a drill with a no-loops rule
+        assert lesson.constraints.no_loops
+        app.start_attempt(speed.new_challenge(lesson, clock))
+        await pilot.pause()
+        task = app.screen.query_one("#task").source
+        assert "Rules" in task and "loop" in task
+
+
+async def test_quitting_during_a_timed_attempt_asks_first(make_app):
+    clock = FakeClock()
+    app = make_app(clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start_challenge(pilot, clock)
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert app.is_running and isinstance(app.screen, ConfirmScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen and app.is_running

@@ -179,3 +179,128 @@ async def test_progress_from_learner_code_moves_a_bar(make_app, tmp_path):
         await run_and_wait(pilot)
         bar = screen.query_one("#run-progress")
         assert bar.display and bar.total == 40 and bar.progress == 40
+
+
+async def test_a_fast_double_f5_starts_one_check(make_app, monkeypatch):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_lesson(pilot, "tensors/zeros")
+        started = []
+        real = app.session.check
+        monkeypatch.setattr(app.session, "check", lambda *a, **k: (started.append(1), real(*a, **k))[1])
+        await pilot.press("f5", "f5")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert len(started) == 1
+        assert screen.check_action("run", ()) is True  # and F5 works again afterwards
+
+
+async def test_a_failure_inside_a_check_leaves_f5_working(make_app, monkeypatch):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_lesson(pilot, "tensors/zeros")
+
+        def broken(*_a, **_k):
+            raise RuntimeError("the runner fell over")
+
+        monkeypatch.setattr(app.session, "check", broken)
+        await run_and_wait(pilot)
+        assert "the runner fell over" in _plain(screen.query_one("VerdictView"))
+        assert screen.check_run is None and screen.check_action("run", ()) is True
+
+
+async def test_learner_text_is_never_read_as_markup(make_app):
+    """Brackets in code survive in the versions list; `[/]` does not crash it; search shows ids in brackets."""
+    from textual.widgets import OptionList
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_lesson(pilot, "tensors/zeros")
+        app.session.state.keep_version("tensors/zeros", "import torch\nz = a[i] + b[/]\n", "test")
+        screen.editor.load_text("import torch\nz = 1\n")
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        versions = app.screen.query_one("#versions", OptionList)
+        label = str(versions.get_option_at_index(0).prompt)
+        assert "z = a[i] + b[/]" in label  # the line that differs, brackets intact
+        await pilot.press("escape")
+        await pilot.press("f9")  # home
+        await pilot.pause()
+        app.screen.query_one("#search").value = "zeros"
+        await pilot.pause()
+        results = app.screen.query_one("#home-list", OptionList)
+        assert any("[tensors/zeros]" in str(results.get_option_at_index(i).prompt) for i in range(results.option_count))
+
+
+async def test_reset_keeps_one_copy_of_the_code(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_lesson(pilot, "tensors/zeros")
+        await replace_code(pilot, "z = 'mine'\n")
+        screen.save_now()
+        await pilot.press("f6")
+        await pilot.pause()
+        kept = [v.text for v in app.session.state.versions("tensors/zeros")]
+        assert kept.count("z = 'mine'\n") == 1
+
+
+async def test_output_stays_visible_past_the_line_cap(make_app):
+    from tutor.widgets.output import OUTPUT_LINES, OutputLog
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_lesson(pilot, "tensors/zeros")
+        log = screen.query_one(OutputLog)
+        for chunk in range(OUTPUT_LINES // 100 + 10):
+            log.write("".join(f"line {chunk * 100 + i}\n" for i in range(100)))
+        await pilot.pause()
+        assert log.virtual_size.height == log.line_count <= OUTPUT_LINES
+        assert log.scroll_y <= log.max_scroll_y and log.max_scroll_y < log.line_count
+
+
+async def test_output_over_a_mebibyte_says_it_was_cut(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_lesson(pilot, "tensors/zeros")
+        screen.editor.load_text("import torch\nprint('x' * (2 << 20))\nz = torch.zeros(1, 10, dtype=torch.bool)\n")
+        await run_and_wait(pilot)
+        assert "output over 1 MiB on stdout was cut" in _plain(screen.query_one("VerdictView"))
+
+
+async def test_at_80_by_24_the_verdict_shows_every_failing_check_with_expected_and_actual(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_lesson(pilot, "broadcasting/grid")
+        await replace_code(pilot, "import torch\n\ndef grid(n, m):\nreturn torch.arange(n).view(-1, 1) + 2 * torch.arange(m).view(1, -1)\n")
+        await run_and_wait(pilot)
+        verdict = screen.query_one("VerdictView")
+        assert verdict.size.width >= 40  # the output tabs step aside on a narrow terminal
+        text = _plain(verdict)
+        assert text.count("✘") == 2 and text.count(" actual ") == 2  # each failing check with its values
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        assert screen.query_one("#tabs").display and not verdict.display
+
+
+async def test_a_new_hint_is_scrolled_into_view_at_80_by_24(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_lesson(pilot, "broadcasting/grid")
+        pane = screen.query_one("#task-pane")
+        for _ in range(len(screen.lesson.hints)):
+            await pilot.press("f1")
+            await pilot.pause()
+            await pilot.pause()
+            hint = list(screen.query(".hint"))[-1]
+            assert pane.scrollable_content_region.contains(hint.region.x, hint.region.y), "the new hint is in view"
+
+
+async def test_home_is_one_key_away_from_a_lesson(make_app):
+    from tutor.screens.home import HomeScreen
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_lesson(pilot, "tensors/zeros")
+        await pilot.press("f9")
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen)

@@ -49,3 +49,36 @@ def test_corrupt_database_is_moved_aside_not_dropped(tutor_home):
     assert len(aside) == 1 and aside[0].read_bytes().startswith(b"this is not a database")
     state.record_attempt("a/b", passed=True, checks_passed=1, checks_total=1, duration_ms=1)
     assert state.progress("a/b").status == "done"
+
+
+def test_writes_from_a_worker_and_the_ui_thread_never_collide(tmp_path):
+    """The check worker records attempts while the UI thread autosaves, on one connection."""
+    import sys
+    import threading
+
+    state = State(tmp_path / "state.db")
+    errors: list[BaseException] = []
+
+    def repeat(write) -> None:
+        try:
+            for i in range(300):
+                write(i)
+        except BaseException as exc:  # collected: the assertion below says which
+            errors.append(exc)
+
+    record = lambda i: state.record_attempt("a/b", passed=i % 2 == 0, checks_passed=1, checks_total=1, duration_ms=i)  # noqa: E731
+    save = lambda i: state.save_code("a/b", f"x = {i}\n")  # noqa: E731
+    read = lambda i: state.versions("a/b")  # noqa: E731
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible: races show at once
+    try:
+        threads = [threading.Thread(target=repeat, args=(f,)) for f in (record, save, read)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(old)
+    assert errors == []
+    assert state.progress("a/b").attempts == 300 and state.progress("a/b").passes == 150
+    assert state.code("a/b") == "x = 299\n"

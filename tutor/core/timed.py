@@ -99,7 +99,7 @@ class Attempt:
             self.item.split_s = at
             if self.kind == "sprint" and self.current + 1 < len(self.items):
                 self.current += 1
-            else:
+            elif not final:  # the final grading's caller ends the attempt, and says how
                 self.finish(now)
 
     def finish(self, now: float, timed_out: bool = False) -> None:

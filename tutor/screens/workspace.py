@@ -23,12 +23,12 @@ from tutor.messages import RunActivity, RunFailed, RunFinished
 from tutor.screens.modals import ConfirmScreen, SolutionScreen, VersionsScreen
 from tutor.widgets.chart import MetricsChart
 from tutor.widgets.editor import CodeEditor
+from tutor.widgets.output import OutputLog
 from tutor.widgets.verdict import VerdictView
 
 AUTOSAVE_S = 0.5
 BATCH_S = 0.05
 WATCH_S = 0.5
-OUTPUT_LINES = 5000
 
 
 class WorkspaceScreen(Screen):
@@ -90,7 +90,7 @@ class WorkspaceScreen(Screen):
                     yield VerdictView(id="verdict")
                     with TabbedContent(id="tabs"):
                         with TabPane("Output", id="tab-output"):
-                            yield Log(id="output", max_lines=OUTPUT_LINES, auto_scroll=True)
+                            yield OutputLog(id="output", auto_scroll=True)
                         with TabPane("Chart", id="tab-chart"):
                             yield MetricsChart(id="chart")
         yield Footer()
