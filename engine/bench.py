@@ -13,8 +13,8 @@ from pathlib import Path
 
 from engine.checks.checker import Checker
 from engine.lessons.loader import load_catalog
-from engine.sandbox.client import Runner
 from engine.lessons.variants import instantiate
+from engine.sandbox.client import Runner
 
 DRILL = "tensors/zeros"
 
@@ -46,9 +46,7 @@ def check_latency(warm_runs: int = 50, cold_runs: int = 10, out=print) -> dict[s
         cold = []
         for _ in range(cold_runs):
             start = time.perf_counter()
-            proc = subprocess.run(
-                [sys.executable, "-m", "tutor.cli", "check", DRILL, str(path)], capture_output=True, text=True
-            )
+            proc = subprocess.run([sys.executable, "-m", "tutor.cli", "check", DRILL, str(path)], capture_output=True, text=True)
             cold.append((time.perf_counter() - start) * 1000)
             assert proc.returncode == 0, proc.stdout + proc.stderr
     result = {
@@ -58,10 +56,7 @@ def check_latency(warm_runs: int = 50, cold_runs: int = 10, out=print) -> dict[s
     }
     result["speedup"] = result["cold_p50_ms"] / result["warm_p50_ms"]
     out(f"warm: {warm_runs} checks through the warm runner; cold: {cold_runs} runs of `tutor check` in a fresh interpreter")
-    out(
-        "check_latency "
-        + " ".join(f"{k}={v:.2f}" if k != "speedup" else f"{k}={v:.0f}" for k, v in result.items())
-    )
+    out("check_latency " + " ".join(f"{k}={v:.2f}" if k != "speedup" else f"{k}={v:.0f}" for k, v in result.items()))
     return result
 
 

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import json
 import math
-import typing
 import types
+import typing
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, ClassVar
 
@@ -295,12 +295,12 @@ def from_dict(data: dict[str, Any], registry: dict[str, type[Event]]) -> Event:
     unknown = set(values) - set(spec)
     if unknown:
         raise ProtocolError(f"{kind}: unknown field(s) {sorted(unknown)}")
-    for name, (types, required) in spec.items():
+    for name, (accepted, required) in spec.items():
         if name not in values:
             if required:
                 raise ProtocolError(f"{kind}: missing field {name!r}")
             continue
-        if types is not None and not _is_a(values[name], types):
+        if accepted is not None and not _is_a(values[name], accepted):
             raise ProtocolError(f"{kind}: field {name!r} has the wrong type")
     return cls(**values)
 

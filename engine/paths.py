@@ -65,3 +65,15 @@ def read_text(path: str | os.PathLike[str]) -> str:
     as a stray U+FEFF and refuse the code.
     """
     return Path(path).read_text(encoding="utf-8-sig")
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment of a process we spawn (a zygote, a sandboxed child, a training worker).
+
+    Ours, with the project importable from wherever the user stands, and an
+    empty CUDA_VISIBLE_DEVICES dropped rather than passed on.
+    """
+    env = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES" or v}
+    env["PYTHONPATH"] = os.pathsep.join([str(SOURCE_ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env.update(extra)
+    return env

@@ -15,12 +15,10 @@ from textual.app import App
 from textual.binding import Binding
 
 from engine import paths
+from tutor.core.envvars import FIRST_FRAME_ENV
 from tutor.core.session import Session
 from tutor.messages import CatalogLoaded, JobUpdate
 from tutor.palette import LessonCommands
-
-
-FIRST_FRAME_ENV = "TUTOR_BENCH_FIRST_FRAME"
 
 
 class TutorApp(App):
@@ -28,11 +26,12 @@ class TutorApp(App):
     TITLE = "tutor"
     COMMANDS = App.COMMANDS | {LessonCommands}
     BINDINGS = [
+        # Shown in the footer by the screens where they matter most; they work everywhere.
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
-        Binding("f9", "home", "Home", id="home"),
-        Binding("f2", "browse", "Lessons", id="browse"),
-        Binding("f3", "runs", "Runs", id="runs"),
-        Binding("f4", "speed", "Speed", id="speed"),
+        Binding("f9", "home", "Home", id="home", show=False),
+        Binding("f2", "browse", "Lessons", id="browse", show=False),
+        Binding("f3", "runs", "Runs", id="runs", show=False),
+        Binding("f4", "speed", "Speed", id="speed", show=False),
     ]
 
     def __init__(self, session: Session, *, start_lesson: str | None = None, blink: bool = True, warm: bool = True,

@@ -14,7 +14,6 @@ from importlib import import_module
 from typing import Callable, Sequence
 
 from tutor import __version__
-
 from tutor.commands import EXIT_OK
 
 
@@ -132,9 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(run="tutor.commands.dev:check_lessons")
 
     p = sub.add_parser("bench", help="measure the engine: figures and ratios in one run")
-    p.add_argument("what", choices=["check", "startup", "engine"],
-                   help="check: verdict latency, warm vs a fresh interpreter; startup: time to the app's first frame; "
-                        "engine: a training loop bare vs under the job engine")
+    p.add_argument(
+        "what",
+        choices=["check", "startup", "engine"],
+        help="check: verdict latency, warm vs a fresh interpreter; startup: time to the app's first frame; "
+        "engine: a training loop bare vs under the job engine",
+    )
     p.add_argument("--warm", type=int, default=50, help="warm checks to time")
     p.add_argument("--cold", type=int, default=10, help="fresh-interpreter checks to time")
     p.set_defaults(run="tutor.commands.bench:bench")

@@ -309,7 +309,9 @@ class Checker:
 
     def _cached(self, prepared: Prepared, code: str, label: str) -> Outcome:
         key = hashlib.sha256(
-            json.dumps([prepared.lesson.id, prepared.variant, prepared.params, prepared.spec, code, label], sort_keys=True).encode()
+            json.dumps(
+                [prepared.lesson.id, prepared.variant, prepared.params, prepared.spec, code, label], sort_keys=True
+            ).encode()
         ).hexdigest()
         with self._lock:
             hit = self._cache.get(key)
@@ -455,8 +457,8 @@ def _same_failure(index: int, check: Check, spec: list[dict[str, Any]], mine: Ou
         if a is None or b is None:
             return False
         if a.error is not None or b.error is not None:
-            same = a.error is not None and b.error is not None and all(
-                a.error.get(k) == b.error.get(k) for k in ("type", "message")
+            same = (
+                a.error is not None and b.error is not None and all(a.error.get(k) == b.error.get(k) for k in ("type", "message"))
             )
             if not same:
                 return False

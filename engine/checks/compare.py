@@ -71,22 +71,27 @@ def compare(actual: Any, expected: Any, expect: Expect, path: str = "") -> Misma
         if not (isinstance(expected, Array) and isinstance(actual, Array)) or expected.kind != actual.kind:
             return Mismatch(
                 f"expected a {_type_name(expected)}{where}, got a {_type_name(actual)}",
-                describe(expected), describe(actual),
+                describe(expected),
+                describe(actual),
             )
         return _compare_arrays(actual, expected, expect, where)
     if isinstance(expected, (tuple, list)):
         if type(actual) is not type(expected):
-            return Mismatch(f"expected a {type(expected).__name__}{where}, got a {_type_name(actual)}", describe(expected), describe(actual))
+            return Mismatch(
+                f"expected a {type(expected).__name__}{where}, got a {_type_name(actual)}", describe(expected), describe(actual)
+            )
         if len(actual) != len(expected):
             return Mismatch(f"expected {len(expected)} items{where}, got {len(actual)}", describe(expected), describe(actual))
-        for i, (a, e) in enumerate(zip(actual, expected)):
+        for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
             found = compare(a, e, expect, f"{path}[{i}]")
             if found:
                 return found
         return None
     if isinstance(expected, dict):
         if not isinstance(actual, dict) or set(actual) != set(expected):
-            return Mismatch(f"expected a dict with keys {sorted(map(str, expected))}{where}", describe(expected), describe(actual))
+            return Mismatch(
+                f"expected a dict with keys {sorted(map(str, expected))}{where}", describe(expected), describe(actual)
+            )
         for key in expected:
             found = compare(actual[key], expected[key], expect, f"{path}[{key!r}]")
             if found:
@@ -102,8 +107,12 @@ def compare(actual: Any, expected: Any, expect: Expect, path: str = "") -> Misma
         else:
             ok = _close_scalar(float(actual), float(expected), expect.tolerance)
         if not ok:
-            return Mismatch(f"expected {describe(expected)}{where}, got {describe(actual)}", describe(expected), describe(actual),
-                            {"abs_err": abs(float(actual) - float(expected))})
+            return Mismatch(
+                f"expected {describe(expected)}{where}, got {describe(actual)}",
+                describe(expected),
+                describe(actual),
+                {"abs_err": abs(float(actual) - float(expected))},
+            )
         return None
     if type(actual) is not type(expected) or actual != expected:
         return Mismatch(f"expected {describe(expected)}{where}, got {describe(actual)}", describe(expected), describe(actual))
@@ -131,7 +140,8 @@ def _compare_arrays(actual: Array, expected: Array, expect: Expect, where: str) 
             idx = tuple(int(i) for i in np.argwhere(bad)[0])
             return Mismatch(
                 f"values{where} differ at {bad.sum()} of {bad.size} positions; first at {idx}: got {_num(a[idx])}, expected {_num(e[idx])}",
-                exp_s, act_s,
+                exp_s,
+                act_s,
             )
         return None
     a64 = a.astype(np.complex128 if "c" in (a.dtype.kind, e.dtype.kind) else np.float64)
@@ -147,7 +157,8 @@ def _compare_arrays(actual: Array, expected: Array, expect: Expect, where: str) 
         return Mismatch(
             f"values{where} contain NaN or infinity at {bad_numbers.sum()} of {bad_numbers.size} positions"
             f" where numbers were expected; first at {idx}: got {_num(a[idx])}, expected {_num(e[idx])}",
-            exp_s, act_s,
+            exp_s,
+            act_s,
         )
     finite = np.isfinite(diff)
     max_abs = float(diff[finite].max()) if finite.any() else math.inf
@@ -158,7 +169,9 @@ def _compare_arrays(actual: Array, expected: Array, expect: Expect, where: str) 
     return Mismatch(
         f"values{where} differ at {(~close).sum()} of {close.size} positions; first at {idx}: got {_num(a[idx])}, expected {_num(e[idx])}"
         f" (max abs error {max_abs:.3g}, max rel error {max_rel:.3g})",
-        exp_s, act_s, {"max_abs_err": max_abs, "max_rel_err": max_rel},
+        exp_s,
+        act_s,
+        {"max_abs_err": max_abs, "max_rel_err": max_rel},
     )
 
 
@@ -224,7 +237,9 @@ def curve(value: Any, rules: Curve) -> Mismatch | None:
     if rules.decreases_by is not None:
         first, last = float(arr[0]), float(arr[-1])
         if not (last > 0 and first / last >= rules.decreases_by) and not (last <= 0 < first):
-            return Mismatch(f"the loss went from {first:.4g} to {last:.4g}; it should fall by a factor of {rules.decreases_by:g}", None, shown)
+            return Mismatch(
+                f"the loss went from {first:.4g} to {last:.4g}; it should fall by a factor of {rules.decreases_by:g}", None, shown
+            )
     if rules.final_below is not None and not float(arr[-1]) < rules.final_below:
         return Mismatch(f"the final loss {float(arr[-1]):.4g} should be below {rules.final_below:g}", None, shown)
     if rules.non_increasing_fraction is not None and arr.size > 1:

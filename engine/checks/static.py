@@ -75,7 +75,10 @@ def _loops(tree: ast.Module, names: list[str]) -> list[Violation]:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and (everywhere or node.name in names):
             targets.append((f"`{node.name}`", node))
     if "<module>" in names or everywhere:
-        top = ast.Module(body=[n for n in tree.body if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))], type_ignores=[])
+        top = ast.Module(
+            body=[n for n in tree.body if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))],
+            type_ignores=[],
+        )
         targets.append(("the top level", top))
     missing = [n for n in names if n not in ("*", "<module>") and not any(t[0] == f"`{n}`" for t in targets)]
     for name in missing:
@@ -84,7 +87,11 @@ def _loops(tree: ast.Module, names: list[str]) -> list[Violation]:
         for inner in ast.walk(node):
             if isinstance(inner, LOOPS):
                 word = _LOOP_WORDS[type(inner)]
-                out.append(Violation("no_loops", f"{label} uses {word} (line {inner.lineno}); do it with whole-tensor operations", inner.lineno))
+                out.append(
+                    Violation(
+                        "no_loops", f"{label} uses {word} (line {inner.lineno}); do it with whole-tensor operations", inner.lineno
+                    )
+                )
                 break
     return out
 
@@ -132,5 +139,5 @@ def _matches(name: str, rule: str) -> bool:
     if rule.startswith("."):
         return name == rule
     head = rule.split(".")[0]
-    rule = _CONVENTIONAL.get(head, head) + rule[len(head):]
+    rule = _CONVENTIONAL.get(head, head) + rule[len(head) :]
     return name == rule or name.startswith(rule + ".")

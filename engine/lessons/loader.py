@@ -39,6 +39,7 @@ class _Loader(_Base):  # type: ignore[misc, valid-type]
             seen.add(key_node.value)
         return super().construct_mapping(node, deep=deep)
 
+
 BUILTIN_LESSONS = paths.BUILTIN_LESSONS
 LESSONS_ENV = "TUTOR_LESSONS"
 
@@ -142,7 +143,7 @@ class ParseCache:
             pass  # missing or damaged: rebuilt from the YAML files
 
     @classmethod
-    def default(cls) -> "ParseCache":
+    def default(cls) -> ParseCache:
         return cls(paths.cache_dir() / "lessons.json")
 
     @staticmethod

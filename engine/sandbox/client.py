@@ -46,14 +46,6 @@ class RunnerError(RuntimeError):
     pass
 
 
-def child_env(**extra: str) -> dict[str, str]:
-    """The environment of a zygote or spawned child: ours, with the project importable."""
-    env = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES" or v}
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    env.update(extra)
-    return env
-
-
 def bwrap_prefix(jobs_root: str) -> list[str]:
     """bubblewrap as the outermost layer, where it is installed and works here.
 
@@ -79,7 +71,7 @@ class ZygoteClient:
     def __init__(self, outer: bool = True) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.jobs_root = tempfile.mkdtemp(prefix="tutor-jobs-")
-        env = child_env(TUTOR_JOBS_ROOT=self.jobs_root, TMPDIR=self.jobs_root)
+        env = paths.child_env(TUTOR_JOBS_ROOT=self.jobs_root, TMPDIR=self.jobs_root)
         prefix = bwrap_prefix(self.jobs_root) if outer else []
         self.outer = bool(prefix)
         env[BWRAP_ENV] = "1" if prefix else "0"
@@ -160,7 +152,7 @@ def spawn_child() -> tuple[dict[str, Any], list[int]]:
     ev_r, ev_w = os.pipe()
     status_r, status_w = os.pipe()
     job_dir = tempfile.mkdtemp(prefix="tutor-job-")
-    env = child_env()
+    env = paths.child_env()
     env.setdefault("USER", getpass.getuser())  # so torch never looks the user up through a socket
     proc = subprocess.Popen(
         [sys.executable, "-m", "engine.sandbox.spawned", str(job_r), str(ev_w)],

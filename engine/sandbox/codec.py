@@ -173,7 +173,7 @@ def _decode(data: Any, depth: int, budget: _Budget) -> Any:
         return [_decode(v, depth + 1, budget) for v in data]
     if not isinstance(data, dict) or len(data) != 1:
         raise ProtocolError("unexpected value shape")
-    (tag, body), = data.items()
+    ((tag, body),) = data.items()
     if tag == "__tuple__":
         _items(body)
         return tuple(_decode(v, depth + 1, budget) for v in body)

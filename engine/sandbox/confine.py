@@ -86,20 +86,80 @@ def apply_rlimits(limits: ResourceLimits, address_space: bool = True) -> None:
 _ARCH = platform.machine()
 _SYSCALLS = {
     "x86_64": dict(
-        audit_arch=0xC000003E, landlock_create_ruleset=444, landlock_add_rule=445, landlock_restrict_self=446,
-        socket=41, socketpair=53, clone=56, fork=57, vfork=58, execve=59, kill=62, ptrace=101, tkill=200,
-        tgkill=234, clone3=435, execveat=322, process_vm_readv=310, process_vm_writev=311, mount=165,
-        umount2=166, unshare=272, setns=308, chroot=161, pivot_root=155, bpf=321, perf_event_open=298,
-        kexec_load=246, init_module=175, finit_module=313, delete_module=176, reboot=169, setsid=112,
-        setpgid=109, keyctl=250, add_key=248, request_key=249, io_uring_setup=425,
+        audit_arch=0xC000003E,
+        landlock_create_ruleset=444,
+        landlock_add_rule=445,
+        landlock_restrict_self=446,
+        socket=41,
+        socketpair=53,
+        clone=56,
+        fork=57,
+        vfork=58,
+        execve=59,
+        kill=62,
+        ptrace=101,
+        tkill=200,
+        tgkill=234,
+        clone3=435,
+        execveat=322,
+        process_vm_readv=310,
+        process_vm_writev=311,
+        mount=165,
+        umount2=166,
+        unshare=272,
+        setns=308,
+        chroot=161,
+        pivot_root=155,
+        bpf=321,
+        perf_event_open=298,
+        kexec_load=246,
+        init_module=175,
+        finit_module=313,
+        delete_module=176,
+        reboot=169,
+        setsid=112,
+        setpgid=109,
+        keyctl=250,
+        add_key=248,
+        request_key=249,
+        io_uring_setup=425,
     ),
     "aarch64": dict(
-        audit_arch=0xC00000B7, landlock_create_ruleset=444, landlock_add_rule=445, landlock_restrict_self=446,
-        socket=198, socketpair=199, clone=220, execve=221, kill=129, ptrace=117, tkill=130, tgkill=131,
-        clone3=435, execveat=281, process_vm_readv=270, process_vm_writev=271, mount=40, umount2=39,
-        unshare=97, setns=268, chroot=51, pivot_root=41, bpf=280, perf_event_open=241, kexec_load=104,
-        init_module=105, finit_module=273, delete_module=106, reboot=142, setsid=157, setpgid=154,
-        keyctl=219, add_key=217, request_key=218, io_uring_setup=425,
+        audit_arch=0xC00000B7,
+        landlock_create_ruleset=444,
+        landlock_add_rule=445,
+        landlock_restrict_self=446,
+        socket=198,
+        socketpair=199,
+        clone=220,
+        execve=221,
+        kill=129,
+        ptrace=117,
+        tkill=130,
+        tgkill=131,
+        clone3=435,
+        execveat=281,
+        process_vm_readv=270,
+        process_vm_writev=271,
+        mount=40,
+        umount2=39,
+        unshare=97,
+        setns=268,
+        chroot=51,
+        pivot_root=41,
+        bpf=280,
+        perf_event_open=241,
+        kexec_load=104,
+        init_module=105,
+        finit_module=273,
+        delete_module=106,
+        reboot=142,
+        setsid=157,
+        setpgid=154,
+        keyctl=219,
+        add_key=217,
+        request_key=218,
+        io_uring_setup=425,
     ),
 }.get(_ARCH)
 
@@ -315,7 +375,9 @@ _SCOPE = LANDLOCK_SCOPE_SIGNAL | LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET
 def landlock_abi() -> int:
     if _SYSCALLS is None or _libc is None:
         return 0
-    abi = _syscall(_SYSCALLS["landlock_create_ruleset"], None, ctypes.c_size_t(0), ctypes.c_uint32(LANDLOCK_CREATE_RULESET_VERSION))
+    abi = _syscall(
+        _SYSCALLS["landlock_create_ruleset"], None, ctypes.c_size_t(0), ctypes.c_uint32(LANDLOCK_CREATE_RULESET_VERSION)
+    )
     return max(int(abi), 0)
 
 
@@ -360,7 +422,13 @@ def _allow_path(ruleset: int, path: str, access: int) -> None:
     try:
         attr = struct.pack("=Qi", access, fd)  # struct landlock_path_beneath_attr
         buf = ctypes.create_string_buffer(attr, len(attr))
-        rc = _syscall(_SYSCALLS["landlock_add_rule"], ctypes.c_int(ruleset), ctypes.c_int(LANDLOCK_RULE_PATH_BENEATH), buf, ctypes.c_uint32(0))
+        rc = _syscall(
+            _SYSCALLS["landlock_add_rule"],
+            ctypes.c_int(ruleset),
+            ctypes.c_int(LANDLOCK_RULE_PATH_BENEATH),
+            buf,
+            ctypes.c_uint32(0),
+        )
         if rc != 0:
             raise OSError(ctypes.get_errno(), f"landlock_add_rule({path}) failed")
     finally:
@@ -445,11 +513,29 @@ def bwrap_usable() -> str | None:
         ok = False
         if path:
             try:
-                ok = subprocess.run(
-                    [path, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-                     "--unshare-net", "--die-with-parent", "--", "true"],
-                    capture_output=True, timeout=10,
-                ).returncode == 0
+                ok = (
+                    subprocess.run(
+                        [
+                            path,
+                            "--ro-bind",
+                            "/",
+                            "/",
+                            "--dev",
+                            "/dev",
+                            "--proc",
+                            "/proc",
+                            "--tmpfs",
+                            "/tmp",
+                            "--unshare-net",
+                            "--die-with-parent",
+                            "--",
+                            "true",
+                        ],
+                        capture_output=True,
+                        timeout=10,
+                    ).returncode
+                    == 0
+                )
             except (OSError, subprocess.SubprocessError):
                 ok = False
         _BWRAP.append(path if ok else None)
@@ -465,8 +551,10 @@ def available_layers() -> dict[str, str]:
 
     result: dict[str, str] = {"rlimits": "active", "audit hook": "active"}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, attempt in (("seccomp", lambda: (no_new_privs(), install_seccomp())),
-                              ("landlock", lambda: (no_new_privs(), install_landlock(tmp)))):
+        for name, attempt in (
+            ("seccomp", lambda: (no_new_privs(), install_seccomp())),
+            ("landlock", lambda: (no_new_privs(), install_landlock(tmp))),
+        ):
             result[name] = _try_in_child(attempt)
     abi = landlock_abi()
     if result["landlock"] == "active":

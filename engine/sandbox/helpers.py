@@ -23,10 +23,10 @@ class Modules:
 
         import numpy as np
         import torch
-        import torch.optim  # noqa: F401  (creating an optimizer imports torch._dynamo ...)
         import torch._dynamo  # noqa: F401  (... which, imported late, would look up users and write to /tmp)
         import torch.distributions as dist
         import torch.nn.functional as F
+        import torch.optim  # noqa: F401  (creating an optimizer imports torch._dynamo ...)
         from torch import nn
 
         self.torch, self.np, self.nn, self.F, self.dist, self.math = torch, np, nn, F, dist, math
@@ -110,7 +110,7 @@ def helpers(mods: Modules, seed: int, logged: list[dict[str, Any]]) -> dict[str,
     }  # fmt: skip
 
 
-def seed_everything(seed: int, mods: "Modules | None" = None) -> None:
+def seed_everything(seed: int, mods: Modules | None = None) -> None:
     mods = mods or Modules()
     random.seed(seed)
     mods.np.random.seed(seed % (2**32))

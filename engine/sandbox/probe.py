@@ -121,9 +121,7 @@ def apply_layers(request: CheckRequest, channel: Channel, kernel: dict[str, str]
     limits = confine.ResourceLimits(seconds=request.seconds, memory_bytes=request.memory_mb << 20)
     confine.apply_rlimits(limits, address_space=not request.gpu)
     layers["rlimits"] = "active"
-    confine.install_audit_hook(
-        request.job_dir, lambda kind, detail: channel.send(events.Violation(kind=kind, detail=detail))
-    )
+    confine.install_audit_hook(request.job_dir, lambda kind, detail: channel.send(events.Violation(kind=kind, detail=detail)))
     layers["audit hook"] = "active"
     layers.update(kernel if kernel is not None else confine_kernel(request.job_dir, request.gpu))
     return layers

@@ -253,9 +253,6 @@ def warm_imports() -> None:
 
     torch.set_num_threads(1)
     torch.set_num_interop_threads(1)
-    from engine.jobs import toy  # noqa: F401
-    from engine.sandbox import codec, confine, helpers, probe  # noqa: F401
-
     # What each child's set-up touches before the learner's code runs (finding the datasets
     # folder imports platformdirs): about 9 ms a check when left to the child.
     import tempfile  # noqa: F401
@@ -263,6 +260,8 @@ def warm_imports() -> None:
     import platformdirs  # noqa: F401
 
     from engine import paths
+    from engine.jobs import toy  # noqa: F401
+    from engine.sandbox import codec, confine, helpers, probe  # noqa: F401
 
     if paths.DATASETS_ENV not in os.environ:
         os.environ[paths.DATASETS_ENV] = str(paths.datasets_dir())  # once, not in every child

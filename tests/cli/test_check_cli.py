@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 from tests.conftest import ROOT, run_cli
-
 
 tutor = run_cli
 
@@ -19,7 +15,9 @@ def test_check_pass_fail_and_usage_errors(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text("import torch\n\ndef grid(n, m):\n    return torch.arange(n)[:, None] + 2 * torch.arange(m)\n")
     looped = tmp_path / "loop.py"
-    looped.write_text("import torch\n\ndef grid(n, m):\n    return torch.tensor([[2 * i + j for j in range(m)] for i in range(n)])\n")
+    looped.write_text(
+        "import torch\n\ndef grid(n, m):\n    return torch.tensor([[2 * i + j for j in range(m)] for i in range(n)])\n"
+    )
 
     ok = tutor("check", "broadcasting/grid", str(good))
     assert ok.returncode == 0, ok.stdout + ok.stderr

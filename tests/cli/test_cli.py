@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import platform
 import subprocess
-import sys
 from importlib import metadata
 
-from tests.conftest import DATA, ROOT, run_cli
+from tests.conftest import DATA, run_cli
 
 
 def tutor(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

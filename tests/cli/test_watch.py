@@ -17,7 +17,10 @@ def test_watch_checks_each_save_and_moves_on(tutor_home):
     with open(out_path, "w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "tutor.cli", "watch", "tensors/tridiagonal"],
-            stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env,
         )
     try:
         exercise = tutor_home / "workspace" / "tensors" / "tridiagonal.py"

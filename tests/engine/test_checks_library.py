@@ -70,17 +70,32 @@ LESSON = Lesson.model_validate(
         "hints": ["a", "b"],
         "constraints": {"banned": ["torch.optim"]},
         "checks": [
-            {"name": "gradient reaches X and is not zero", "expr": "grad_of(loss, X)",
-             "inputs": {"X": "randn(n, d)"}, "cases": [{"n": 6, "d": 3}, {"n": {"between": [5, 20]}, "d": 4}],
-             "expect": {"nonzero": True, "finite": True}},
-            {"name": "analytic and numerical gradients agree", "expr": "float((grad_of(loss, X).double() - numgrad(loss, X)).abs().max())",
-             "inputs": {"X": "randn(5, 2, dtype=torch.float64)"}, "expect": {"reference": False, "max": 1e-5}},
+            {
+                "name": "gradient reaches X and is not zero",
+                "expr": "grad_of(loss, X)",
+                "inputs": {"X": "randn(n, d)"},
+                "cases": [{"n": 6, "d": 3}, {"n": {"between": [5, 20]}, "d": 4}],
+                "expect": {"nonzero": True, "finite": True},
+            },
+            {
+                "name": "analytic and numerical gradients agree",
+                "expr": "float((grad_of(loss, X).double() - numgrad(loss, X)).abs().max())",
+                "inputs": {"X": "randn(5, 2, dtype=torch.float64)"},
+                "expect": {"reference": False, "max": 1e-5},
+            },
             {"name": "the loss curve falls", "expr": "fit(30)", "expect": {"reference": False, "curve": {"decreases_by": 100}}},
-            {"name": "the logged losses match the returned ones", "expr": "metric('loss')", "inputs": {"_": "fit(5)"},
-             "expect": {"same_as": "fit(5)", "reference": False}},
-            {"name": "four accumulated micro-batches equal one big batch", "expr": "accumulated(X, y, w)",
-             "inputs": {"X": "randn(16, 3)", "y": "randn(16)", "w": "randn(3)"},
-             "expect": {"same_as": "big_batch(X, y, w)", "reference": False, "tolerance": {"rtol": 1e-4, "atol": 1e-6}}},
+            {
+                "name": "the logged losses match the returned ones",
+                "expr": "metric('loss')",
+                "inputs": {"_": "fit(5)"},
+                "expect": {"same_as": "fit(5)", "reference": False},
+            },
+            {
+                "name": "four accumulated micro-batches equal one big batch",
+                "expr": "accumulated(X, y, w)",
+                "inputs": {"X": "randn(16, 3)", "y": "randn(16)", "w": "randn(3)"},
+                "expect": {"same_as": "big_batch(X, y, w)", "reference": False, "tolerance": {"rtol": 1e-4, "atol": 1e-6}},
+            },
             {"name": "the report is printed", "expr": "report([1.0, 2.5])", "stdout": "reference"},
         ],
     }
@@ -98,7 +113,12 @@ def test_the_solution_passes_and_streams_its_metrics(checker):
 @pytest.mark.parametrize(
     ("old", "new", "failing", "words"),
     [
-        ("return (Xs ** 2).mean()", "return (Xs.detach() ** 2).mean()", "gradient reaches X", "element 0 of tensors does not require grad"),
+        (
+            "return (Xs ** 2).mean()",
+            "return (Xs.detach() ** 2).mean()",
+            "gradient reaches X",
+            "element 0 of tensors does not require grad",
+        ),
         ("w -= 0.1 * w.grad", "w -= 0.0001 * w.grad", "the loss curve falls", "fall by a factor"),
         ("g += wi.grad / 4", "g += wi.grad", "four accumulated", "disagree"),
         ("max={max(values):.2f}", "max={max(values):.1f}", "the report is printed", "printed output differs"),

@@ -13,6 +13,7 @@ import pytest
 from engine.checks.checker import Checker
 from engine.lessons.format import Lesson
 from engine.sandbox.client import Runner
+from engine.sandbox.confine import bwrap_usable
 
 LIMIT_S = 3.0
 
@@ -35,8 +36,6 @@ LESSON = Lesson.model_validate(
 
 CORRECT = "\ndef double(x):\n    return 2 * x\n"
 
-
-from engine.sandbox.confine import bwrap_usable
 
 # Every attack runs with the kernel layers alone, and again inside bubblewrap where it works.
 MODES = ["kernel-layers"] + (["bubblewrap"] if bwrap_usable() else [])
@@ -129,7 +128,9 @@ def test_sleeping_forever(checker):
 
 
 def test_memory_bomb(checker):
-    judge(checker, "hoard = []\nwhile True:\n    hoard.append(bytearray(50 << 20))\n" + CORRECT, "used more than 512 MiB of memory")
+    judge(
+        checker, "hoard = []\nwhile True:\n    hoard.append(bytearray(50 << 20))\n" + CORRECT, "used more than 512 MiB of memory"
+    )
 
 
 def test_torch_memory_bomb(checker):
@@ -265,7 +266,9 @@ def test_runner_still_answers_after_the_attacks(checker):
 
 # --- the spawned path, which GPU lessons take: same confinement, memory watched as RSS -----------
 
-GPU_LESSON = LESSON.model_copy(update={"id": "redteam/double-gpu", "requires": LESSON.requires.model_copy(update={"device": "gpu-preferred"})})
+GPU_LESSON = LESSON.model_copy(
+    update={"id": "redteam/double-gpu", "requires": LESSON.requires.model_copy(update={"device": "gpu-preferred"})}
+)
 
 
 @pytest.fixture(scope="module")
@@ -286,7 +289,11 @@ def test_spawned_honest_answer_passes(spawn_checker):
 
 
 def test_spawned_memory_bomb_is_stopped_by_the_watchdog(spawn_checker):
-    judge_spawned(spawn_checker, "hoard = []\nwhile True:\n    hoard.append(bytearray(50 << 20))\n" + CORRECT, "used more than 512 MiB of memory")
+    judge_spawned(
+        spawn_checker,
+        "hoard = []\nwhile True:\n    hoard.append(bytearray(50 << 20))\n" + CORRECT,
+        "used more than 512 MiB of memory",
+    )
 
 
 def test_spawned_infinite_loop(spawn_checker):
@@ -296,4 +303,6 @@ def test_spawned_infinite_loop(spawn_checker):
 def test_spawned_fork_and_network_are_refused(spawn_checker):
     judge_spawned(spawn_checker, "import os\nos.fork()\n" + CORRECT, "tried to start another process")
     judge_spawned(spawn_checker, "import socket\nsocket.socket()\n" + CORRECT, "tried to open a network connection")
-    judge_spawned(spawn_checker, "import ctypes, os\nctypes.CDLL(None).kill(os.getppid(), 9)\n" + CORRECT, "system call the sandbox forbids")
+    judge_spawned(
+        spawn_checker, "import ctypes, os\nctypes.CDLL(None).kill(os.getppid(), 9)\n" + CORRECT, "system call the sandbox forbids"
+    )

@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import gzip
-import io
 import os
 import pickle
 import shutil
 import struct
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
 
+from engine import events as ev
 from engine.jobs import datasets
 from engine.jobs import worker as training
-from engine import events as ev
 from engine.jobs.manager import TrainingRun, checkpoint_dir, run_to_end
 from tests.conftest import ROOT
-
 
 # --- devices -----------------------------------------------------------------------------------
 
@@ -28,7 +25,9 @@ from tests.conftest import ROOT
 def test_device_is_chosen_at_run_time(monkeypatch):
     import torch
 
-    assert training.pick_device() == ("cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu")
+    assert training.pick_device() == (
+        "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
+    )
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert training.pick_device() == "cuda"  # preferred when present, without touching a GPU
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
@@ -94,7 +93,10 @@ def test_resume_continues_exactly_where_a_run_stopped():
 def test_tutor_train_json_prints_the_events():
     out = subprocess.run(
         [sys.executable, "-m", "tutor.cli", "train", "moons-mlp", "--device", "cpu", "--epochs", "2", "--json"],
-        capture_output=True, text=True, cwd=ROOT, timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
     )
     assert out.returncode == 0, out.stderr
     lines = [ev.decode(line, ev.JOB_EVENTS) for line in out.stdout.splitlines()]  # each line a well-formed event

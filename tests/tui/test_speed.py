@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from tests.tui.conftest import SIZE
-from tutor.screens.modals import ConfirmScreen
 from tutor.core import timed as speed
+from tutor.screens.modals import ConfirmScreen
 from tutor.screens.speed import SpeedResultScreen, SpeedWorkspaceScreen
 
 
@@ -80,8 +80,13 @@ async def test_countdown_and_ghost_splits_are_right_to_the_second(make_app):
     clock = FakeClock()
     app = make_app(clock=clock)
     app.session.state.record_speed(
-        {"challenge": "extra/challenge", "kind": "challenge", "score": 120, "time_to_green": 30.0,
-         "splits": {"double doubles": 12.0, "halve halves": 30.0}}  # fmt: skip
+        {
+            "challenge": "extra/challenge",
+            "kind": "challenge",
+            "score": 120,
+            "time_to_green": 30.0,
+            "splits": {"double doubles": 12.0, "halve halves": 30.0},
+        }  # fmt: skip
     )
     async with app.run_test(size=SIZE) as pilot:
         screen = await start_challenge(pilot, clock)

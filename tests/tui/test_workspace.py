@@ -25,7 +25,9 @@ async def test_solving_a_lesson_shows_passed_and_marks_it_done(make_app):
         screen = await open_lesson(pilot, "broadcasting/grid")
         assert isinstance(screen, WorkspaceScreen)
         assert screen.editor.is_syntax_aware, "tree-sitter highlighting must be active"
-        await replace_code(pilot, "import torch\n\ndef grid(n, m):\nreturn 2 * torch.arange(n).view(-1, 1) + torch.arange(m).view(1, -1)\n")
+        await replace_code(
+            pilot, "import torch\n\ndef grid(n, m):\nreturn 2 * torch.arange(n).view(-1, 1) + torch.arange(m).view(1, -1)\n"
+        )
         assert app.focused is screen.editor  # F5 works while the editor has focus
         await run_and_wait(pilot)
         text = _plain(screen.query_one("VerdictView"))
@@ -57,7 +59,9 @@ async def test_a_wrong_answer_shows_the_failing_check_and_the_mistake(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await open_lesson(pilot, "broadcasting/grid")
-        await replace_code(pilot, "import torch\n\ndef grid(n, m):\nreturn torch.arange(n).view(-1, 1) + 2 * torch.arange(m).view(1, -1)\n")
+        await replace_code(
+            pilot, "import torch\n\ndef grid(n, m):\nreturn torch.arange(n).view(-1, 1) + 2 * torch.arange(m).view(1, -1)\n"
+        )
         await run_and_wait(pilot)
         text = _plain(app.screen.query_one("VerdictView"))
         assert "NOT PASSED 0/2" in text
@@ -82,7 +86,9 @@ async def test_escape_stops_a_run_that_loops_forever(make_app):
         text = _plain(screen.query_one("VerdictView"))
         assert "the run was stopped" in text
         assert not screen.running and app.is_running
-        await replace_code(pilot, "import torch\n\ndef grid(n, m):\nreturn 2 * torch.arange(n).view(-1, 1) + torch.arange(m).view(1, -1)\n")
+        await replace_code(
+            pilot, "import torch\n\ndef grid(n, m):\nreturn 2 * torch.arange(n).view(-1, 1) + torch.arange(m).view(1, -1)\n"
+        )
         await run_and_wait(pilot)
         assert "PASSED" in _plain(screen.query_one("VerdictView"))
 
@@ -173,7 +179,8 @@ async def test_progress_from_learner_code_moves_a_bar(make_app, tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_lesson(pilot, "extra/curve")
         code = app.session.lesson("extra/curve").solution.replace(
-            "tutor.log(step=step, loss=loss.item())", "tutor.log(step=step, loss=loss.item())\n        tutor.progress(step + 1, steps)"
+            "tutor.log(step=step, loss=loss.item())",
+            "tutor.log(step=step, loss=loss.item())\n        tutor.progress(step + 1, steps)",
         )
         screen.editor.load_text(code)
         await run_and_wait(pilot)
@@ -271,7 +278,9 @@ async def test_at_80_by_24_the_verdict_shows_every_failing_check_with_expected_a
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_lesson(pilot, "broadcasting/grid")
-        await replace_code(pilot, "import torch\n\ndef grid(n, m):\nreturn torch.arange(n).view(-1, 1) + 2 * torch.arange(m).view(1, -1)\n")
+        await replace_code(
+            pilot, "import torch\n\ndef grid(n, m):\nreturn torch.arange(n).view(-1, 1) + 2 * torch.arange(m).view(1, -1)\n"
+        )
         await run_and_wait(pilot)
         verdict = screen.query_one("VerdictView")
         assert verdict.size.width >= 40  # the output tabs step aside on a narrow terminal
@@ -304,3 +313,22 @@ async def test_home_is_one_key_away_from_a_lesson(make_app):
         await pilot.press("f9")
         await pilot.pause()
         assert isinstance(app.screen, HomeScreen)
+
+
+async def test_a_long_file_is_highlighted_around_the_view_only(make_app):
+    """Typing in a 5,000-line file took 0.6-1.1 s a key while the whole file was re-highlighted."""
+    from tutor.widgets.editor import HIGHLIGHT_MARGIN
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_lesson(pilot, "tensors/zeros")
+        editor = screen.editor
+        editor.load_text("\n".join(f"x{i} = torch.zeros({i}, 3)  # line {i}" for i in range(5000)))
+        editor.focus()
+        await pilot.pause()
+        await pilot.press("a")
+        rows = [row for row, marks in editor._highlights.items() if marks]
+        assert 0 in rows and max(rows) <= editor.size.height + HIGHLIGHT_MARGIN  # the top, not the whole file
+        editor.move_cursor((4990, 0))  # scrolls to the end: highlights follow the view
+        await pilot.pause()
+        assert editor._highlights[4990] and not editor._highlights[10]

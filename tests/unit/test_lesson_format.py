@@ -101,9 +101,16 @@ def test_broken_lessons_are_reported_with_file_line_and_field():
 
 def test_decoy_edits_must_apply_to_the_solution():
     data = {
-        "id": "t/x", "title": "xxx", "track": "t", "kind": "drill",
-        "source": {"seed": "s", "section": "s"}, "minutes": 1, "task": "do the thing well",
-        "starter": "z = None", "solution": "z = 1", "hints": ["a", "b"],
+        "id": "t/x",
+        "title": "xxx",
+        "track": "t",
+        "kind": "drill",
+        "source": {"seed": "s", "section": "s"},
+        "minutes": 1,
+        "task": "do the thing well",
+        "starter": "z = None",
+        "solution": "z = 1",
+        "hints": ["a", "b"],
         "checks": [{"name": "z ok", "expr": "z"}],
         "decoys": [{"mistake": "off by one", "replace": [["z = 2", "z = 3"]]}],
     }

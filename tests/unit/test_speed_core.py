@@ -84,7 +84,10 @@ def test_code_examples_are_hidden_in_timed_tasks_but_outputs_stay():
 def test_speed_list_json():
     out = subprocess.run(
         [sys.executable, "-m", "tutor.cli", "speed", "--list", "--json", "--lessons", str(DATA / "pack")],
-        capture_output=True, text=True, cwd=ROOT, timeout=60,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
     )
     rows = {r["id"]: r for r in json.loads(out.stdout)}
     assert rows["extra/challenge"]["time_limit"] == 60 and rows["extra/challenge"]["best_time_to_green"] is None

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from engine.checks.compare import compare, curve, properties
-from engine.lessons.format import Constraints, Curve, Expect
 from engine.checks.static import check_constraints
+from engine.lessons.format import Constraints, Curve, Expect
 from engine.sandbox.codec import Array, ProtocolError, decode, encode
 
 
@@ -79,7 +79,15 @@ def test_wire_keeps_bfloat16_name_and_grad_flags():
         {"__pickle__": "x"},
         {"__array__": {"kind": "tensor", "dtype": "object", "wire_dtype": "object", "shape": [1], "data": ""}},
         {"__array__": {"kind": "tensor", "dtype": "int64", "wire_dtype": "int64", "shape": [10**9], "data": ""}},
-        {"__array__": {"kind": "tensor", "dtype": "int64", "wire_dtype": "int64", "shape": [2], "data": base64.b64encode(b"123").decode()}},
+        {
+            "__array__": {
+                "kind": "tensor",
+                "dtype": "int64",
+                "wire_dtype": "int64",
+                "shape": [2],
+                "data": base64.b64encode(b"123").decode(),
+            }
+        },
         {"__dtype__": "object"},
         {"a": 1, "b": 2},
     ],

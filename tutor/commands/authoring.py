@@ -22,8 +22,7 @@ def validate(args: argparse.Namespace) -> int:
                     "valid": not catalog.errors,
                     "lessons": len(catalog.lessons),
                     "errors": [
-                        {"file": str(e.path), "line": e.line, "field": e.field, "message": e.message}
-                        for e in catalog.errors
+                        {"file": str(e.path), "line": e.line, "field": e.field, "message": e.message} for e in catalog.errors
                     ],
                 },
                 indent=2,

@@ -12,8 +12,8 @@ from rich.console import Console
 from engine.checks.checker import Checker
 from engine.checks.selftest import dev_check, variants_to_try
 from engine.sandbox.client import Runner
-from tutor.core.lookup import LessonNotFound, catalog_for, find
 from tutor.commands import EXIT_FAIL, EXIT_OK, EXIT_USAGE
+from tutor.core.lookup import LessonNotFound, catalog_for, find
 
 
 def check_lessons(args: argparse.Namespace) -> int:
@@ -40,6 +40,8 @@ def check_lessons(args: argparse.Namespace) -> int:
                     console.print(f"    [red]{problem}[/]", highlight=False)
     bad = [r for r in reports if not r.ok]
     if args.json:
-        print(json.dumps([{"id": r.lesson_id, "variant": r.variant, "ok": r.ok, "problems": r.problems} for r in reports], indent=2))
+        print(
+            json.dumps([{"id": r.lesson_id, "variant": r.variant, "ok": r.ok, "problems": r.problems} for r in reports], indent=2)
+        )
     console.print(f"{len(reports) - len(bad)} passed, {len(bad)} failed ({time.monotonic() - start:.1f} s)")
     return EXIT_FAIL if bad else EXIT_OK

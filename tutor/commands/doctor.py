@@ -105,12 +105,23 @@ def doctor(args: argparse.Namespace) -> int:
     table.add_row("torchvision", f"{ok if info['torchvision'] else bad} {info['torchvision'] or 'not installed'}")
     dev = info["devices"]
     if "cuda" in dev:
-        cuda = f"{ok} {', '.join(dev['cuda_devices'])}" if dev["cuda"] else f"no GPU (torch built for CUDA {dev['cuda_build']})" if dev["cuda_build"] else "no (CPU build of torch)"
+        cuda = (
+            f"{ok} {', '.join(dev['cuda_devices'])}"
+            if dev["cuda"]
+            else f"no GPU (torch built for CUDA {dev['cuda_build']})"
+            if dev["cuda_build"]
+            else "no (CPU build of torch)"
+        )
         table.add_row("CUDA", cuda)
         table.add_row("MPS", "yes" if dev["mps"] else "no")
     table.add_row("runs on", f"[b]{dev['best']}[/]")
     hl = info["highlighting"]
-    table.add_row("highlighting", f"{ok} tree-sitter {hl['tree_sitter']}, python grammar {hl['grammar']}" if hl["active"] else f"{bad} plain text ({hl['why']})")
+    table.add_row(
+        "highlighting",
+        f"{ok} tree-sitter {hl['tree_sitter']}, python grammar {hl['grammar']}"
+        if hl["active"]
+        else f"{bad} plain text ({hl['why']})",
+    )
     for layer, state in info["sandbox"].items():
         mark = ok if state.startswith("active") else "[yellow]–[/]"
         table.add_row(f"sandbox: {layer}", f"{mark} {state}")

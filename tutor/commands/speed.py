@@ -9,9 +9,9 @@ import sys
 from rich.console import Console
 from rich.table import Table
 
+from tutor.commands import EXIT_OK, EXIT_USAGE
 from tutor.core import timed as core
 from tutor.core.lookup import LessonNotFound, catalog_for, find
-from tutor.commands import EXIT_OK, EXIT_USAGE
 from tutor.core.state import State
 
 

@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.table import Table
 
 from tutor.commands import EXIT_OK
-from tutor.core.text import bar
 from tutor.core.session import Session
+from tutor.core.text import bar
 
 
 def stats(args: argparse.Namespace) -> int:

@@ -7,9 +7,9 @@ import sys
 
 from rich.console import Console
 from rich.markup import escape
-from rich.text import Text
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from engine import events
 from engine.jobs.manager import TrainingRun
@@ -80,7 +80,9 @@ def _show_progress(run: TrainingRun) -> events.JobEnd | None:
                     info = f"loss {loss} · {event.samples_per_s:,.0f} samples/s · {_mem(event.mem)}"
                     progress.update(steps, completed=event.step + 1, info=info)
                 case events.EpochDone() if epochs is not None:
-                    progress.update(epochs, completed=event.epoch, info=f"val acc {event.val_acc:.2%} · val loss {_num(event.val_loss)}")
+                    progress.update(
+                        epochs, completed=event.epoch, info=f"val acc {event.val_acc:.2%} · val loss {_num(event.val_loss)}"
+                    )
                     progress.update(steps, completed=0)
                     console.print(
                         f"epoch {event.epoch}: train loss {_num(event.train_loss)} acc {event.train_acc:.2%} · "

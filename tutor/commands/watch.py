@@ -15,8 +15,8 @@ from rich.console import Console
 from rich.rule import Rule
 
 from engine import paths
-from tutor.core import render
 from tutor.commands import EXIT_OK, EXIT_USAGE
+from tutor.core import render
 from tutor.core.session import Session
 
 

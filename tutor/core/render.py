@@ -77,7 +77,7 @@ def lesson_view(lesson: Lesson) -> RenderableType:
         lesson.kind,
         "  ·  ",
         f"~{lesson.minutes} min",
-        *( ("  ·  ", f"{lesson.time_limit}s timed") if lesson.time_limit else ()),
+        *(("  ·  ", f"{lesson.time_limit}s timed") if lesson.time_limit else ()),
         style="dim",
     )
     parts: list[RenderableType] = [meta, Markdown(lesson.task)]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from engine import paths
 from tutor.core.checkrun import CheckRun
@@ -111,9 +111,11 @@ class Session:
 
     def search(self, text: str) -> list[LoadedLesson]:
         words = text.lower().split()
+
         def hit(item: LoadedLesson) -> bool:
             hay = " ".join([item.lesson.id, item.lesson.title, item.lesson.kind, *item.lesson.skills]).lower()
             return all(w in hay for w in words)
+
         return [i for i in self.catalog.lessons if hit(i)]
 
     # --- code ------------------------------------------------------------------------

@@ -126,9 +126,7 @@ class State:
             if ok != "ok":
                 raise sqlite3.DatabaseError(f"integrity check failed: {ok}")
             db.executescript(_SCHEMA)
-            db.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
-            )
+            db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         except sqlite3.DatabaseError:
             db.close()
             raise
@@ -161,9 +159,7 @@ class State:
     # --- progress ------------------------------------------------------------
 
     def progress(self, lesson_id: str) -> Progress:
-        row = self._row(
-            "SELECT lesson_id, attempts, passes, hints_used, best_ms FROM progress WHERE lesson_id=?", (lesson_id,)
-        )
+        row = self._row("SELECT lesson_id, attempts, passes, hints_used, best_ms FROM progress WHERE lesson_id=?", (lesson_id,))
         return Progress(*row) if row else Progress(lesson_id)
 
     def all_progress(self) -> dict[str, Progress]:
@@ -198,9 +194,7 @@ class State:
                 " last_at = excluded.last_at",
                 (lesson_id, int(passed), duration_ms if passed else None, now if passed else None, now),
             )
-            db.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('last_lesson', ?)", (lesson_id,)
-            )
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_lesson', ?)", (lesson_id,))
 
     def use_hint(self, lesson_id: str, level: int) -> None:
         """Remember the deepest hint level the learner has seen."""
@@ -276,17 +270,13 @@ class State:
             _add_version(db, lesson_id, text, time.time(), reason)
 
     def versions(self, lesson_id: str) -> list[CodeVersion]:
-        rows = self._rows(
-            "SELECT id, text, saved_at, reason FROM code_versions WHERE lesson_id=? ORDER BY id DESC", (lesson_id,)
-        )
+        rows = self._rows("SELECT id, text, saved_at, reason FROM code_versions WHERE lesson_id=? ORDER BY id DESC", (lesson_id,))
         return [CodeVersion(*row) for row in rows]
 
 
 def _add_version(db: sqlite3.Connection, lesson_id: str, text: str, saved_at: float, reason: str) -> None:
     """Keep `text` as a version, unless the latest version already holds exactly it."""
-    latest = db.execute(
-        "SELECT text FROM code_versions WHERE lesson_id=? ORDER BY id DESC LIMIT 1", (lesson_id,)
-    ).fetchone()
+    latest = db.execute("SELECT text FROM code_versions WHERE lesson_id=? ORDER BY id DESC LIMIT 1", (lesson_id,)).fetchone()
     if latest and latest[0] == text:
         return
     db.execute(

@@ -8,7 +8,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Select, Tree
+from textual.widgets import Header, Select, Tree
+
+from tutor.widgets.footer import KeyFooter
 
 MARKS = {"done": "[green]✔[/]", "attempted": "[yellow]…[/]", "new": "[dim]·[/]"}
 KINDS = ["drill", "application", "challenge", "project"]
@@ -33,7 +35,7 @@ class BrowserScreen(Screen):
                 yield Select([(k, k) for k in KINDS], prompt="any kind", id="kind")
                 yield Select([(s, s) for s in STATUSES], prompt="any status", id="status")
             yield Tree("Lessons", id="lesson-tree")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.title = "Lessons"
@@ -65,9 +67,13 @@ class BrowserScreen(Screen):
                 items.append((lesson, state))
             if not items:
                 continue
-            node = tree.root.add(f"[b]{track.title}[/]  {track.done}/{track.total}", expand=self.focus_track in (None, track.track))
+            node = tree.root.add(
+                f"[b]{track.title}[/]  {track.done}/{track.total}", expand=self.focus_track in (None, track.track)
+            )
             for lesson, state in items:
-                node.add_leaf(f"{MARKS[state]} {escape(lesson.title)}  [dim]{lesson.kind} · {lesson.minutes} min[/]", data=lesson.id)
+                node.add_leaf(
+                    f"{MARKS[state]} {escape(lesson.title)}  [dim]{lesson.kind} · {lesson.minutes} min[/]", data=lesson.id
+                )
 
     @on(Tree.NodeSelected)
     def _open(self, event: Tree.NodeSelected) -> None:

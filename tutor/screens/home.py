@@ -10,10 +10,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Input, OptionList, Static
+from textual.widgets import Button, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tutor.app import FIRST_FRAME_ENV
+from tutor.widgets.footer import KeyFooter
+from tutor.core.envvars import FIRST_FRAME_ENV
 from tutor.core.text import bar
 
 WELCOME = (
@@ -26,6 +27,8 @@ WELCOME = (
 class HomeScreen(Screen):
     BINDINGS = [
         Binding("f2", "app.browse", "Lessons", id="browse"),
+        Binding("f3", "app.runs", "Runs", id="runs"),
+        Binding("f4", "app.speed", "Speed", id="speed"),
         Binding("slash", "search", "Search", id="search", show=False),
     ]
 
@@ -47,7 +50,7 @@ class HomeScreen(Screen):
             yield Input(placeholder="Search lessons by title, id or skill…", id="search")
             yield OptionList(id="home-list")
             yield Static(id="seeds")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.title = "tutor"

@@ -17,11 +17,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Label, ProgressBar, Select
+from textual.widgets import DataTable, Header, Input, Label, ProgressBar, Select
 
 from engine import events
 from engine.jobs.manager import TrackedRun
 from engine.jobs.specs import JOBS
+from tutor.widgets.footer import KeyFooter
 from tutor.messages import JobUpdate
 from tutor.widgets.chart import MetricsChart
 
@@ -94,7 +95,7 @@ class RunsScreen(Screen):
             yield ProgressBar(id="run-progress", show_eta=False)
             yield Label("", id="run-detail")
             yield MetricsChart(title="selected run", empty="no run yet: pick a job and press s", id="run-chart")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.title = "Runs"
@@ -154,7 +155,7 @@ class RunsScreen(Screen):
         if key not in table.rows:
             table.add_row(*row_cells(t), key=key)
         else:
-            for column, value in zip(COLUMNS, row_cells(t)):
+            for column, value in zip(COLUMNS, row_cells(t), strict=True):
                 if table.get_cell(key, column) != value:
                     table.update_cell(key, column, value)
         if self._selected_id() == t.id:

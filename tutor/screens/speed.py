@@ -11,9 +11,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, Header, Label, Markdown, OptionList, Static
+from textual.widgets import Button, DataTable, Header, Markdown, OptionList, Static
 from textual.widgets.option_list import Option
 
+from tutor.widgets.footer import KeyFooter
 from tutor.core import timed as speed
 from tutor.core.checkrun import CheckRun
 from tutor.core.render import constraints_text
@@ -39,9 +40,12 @@ class SpeedMenuScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="speed-menu"):
-            yield Static("From memory, against the clock: hints, solutions and the browser are locked while the clock runs.", id="speed-intro")
+            yield Static(
+                "From memory, against the clock: hints, solutions and the browser are locked while the clock runs.",
+                id="speed-intro",
+            )
             yield OptionList(id="speed-list")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.title = "Speed"
@@ -155,7 +159,9 @@ class SpeedWorkspaceScreen(WorkspaceScreen):
         for name in names:
             split = self.attempt.splits.get(name)
             ghost = self.ghost.get(name)
-            style = "green" if split is not None and (ghost is None or split <= ghost) else "yellow" if split is not None else "dim"
+            style = (
+                "green" if split is not None and (ghost is None or split <= ghost) else "yellow" if split is not None else "dim"
+            )
             table.add_row(Text(clock_text(split), style=style), Text(clock_text(ghost), style="dim"), name)
 
     def time_up(self) -> None:
@@ -224,7 +230,7 @@ class SpeedResultScreen(Screen):
             with Horizontal(id="result-actions"):
                 yield Button("Again (r)", id="again", variant="primary")
                 yield Button("Back to speed (Esc)", id="back")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         attempt = self.attempt
@@ -235,14 +241,25 @@ class SpeedResultScreen(Screen):
         previous = [r for r in history[:-1] if r.get("time_to_green") is not None]
         new_best = attempt.time_to_green is not None and all(attempt.time_to_green < r["time_to_green"] for r in previous)
         lines = [
-            Text.assemble(("Score ", "bold"), (str(attempt.score()), "bold cyan"),
-                          ("  ★ new personal best" if new_best else "", "bold yellow")),  # fmt: skip
-            Text(self._progress_text(attempt) + " · "
-                 f"time to all-green {clock_text(attempt.time_to_green)} · {attempt.runs} runs, {attempt.failed_runs} failed"
-                 + (" · time ran out: graded as it stood" if attempt.timed_out else "")),  # fmt: skip
-            Text(f"personal best: {clock_text(best.get('time_to_green'))} (score {best['score']})" if best else "first attempt", style="dim"),
-            Text(f"score = 100 × share of {'drills solved' if attempt.kind == 'sprint' else 'checks green'}"
-                 " + up to 50 for time left − 5 per failed run", style="dim"),  # fmt: skip
+            Text.assemble(
+                ("Score ", "bold"),
+                (str(attempt.score()), "bold cyan"),
+                ("  ★ new personal best" if new_best else "", "bold yellow"),
+            ),  # fmt: skip
+            Text(
+                self._progress_text(attempt) + " · "
+                f"time to all-green {clock_text(attempt.time_to_green)} · {attempt.runs} runs, {attempt.failed_runs} failed"
+                + (" · time ran out: graded as it stood" if attempt.timed_out else "")
+            ),  # fmt: skip
+            Text(
+                f"personal best: {clock_text(best.get('time_to_green'))} (score {best['score']})" if best else "first attempt",
+                style="dim",
+            ),
+            Text(
+                f"score = 100 × share of {'drills solved' if attempt.kind == 'sprint' else 'checks green'}"
+                " + up to 50 for time left − 5 per failed run",
+                style="dim",
+            ),  # fmt: skip
         ]
         self.query_one("#result-summary", Static).update(Text("\n").join(lines))
         table = self.query_one("#result-splits", DataTable)

@@ -14,9 +14,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Log, Markdown, ProgressBar, TabbedContent, TabPane, TextArea
+from textual.widgets import Header, Log, Markdown, ProgressBar, TabbedContent, TabPane, TextArea
 
 from engine import events, paths
+from tutor.widgets.footer import KeyFooter
 from tutor.core.checkrun import CheckRun
 from tutor.core.render import constraints_text
 from tutor.messages import RunActivity, RunFailed, RunFinished
@@ -36,12 +37,13 @@ class WorkspaceScreen(Screen):
         Binding("f5", "run", "Run", id="run", priority=True),
         Binding("escape,ctrl+c", "stop", "Stop", id="stop", priority=True),
         Binding("f1", "hint", "Hint", id="hint", priority=True),
-        Binding("f2", "app.browse", "Lessons", id="browse", priority=True),
+        Binding("f2", "app.browse", "Lessons", id="browse", show=False, priority=True),
         Binding("f6", "reset", "Reset", id="reset", priority=True),
         Binding("f7", "external", "Editor", id="external", priority=True),
         Binding("f8", "solution", "Solution", id="solution", priority=True),
         Binding("ctrl+r", "versions", "Versions", id="versions", show=False, priority=True),
         Binding("ctrl+n", "next", "Next", id="next", priority=True),
+        Binding("f9", "app.home", "Home", id="home"),
         Binding("ctrl+o", "toggle_output", "Output", id="output", priority=True),
     ]
     NARROW = 110  # below this many columns the output tabs hide behind ctrl+o, for a verdict that can be read
@@ -93,7 +95,7 @@ class WorkspaceScreen(Screen):
                             yield OutputLog(id="output", auto_scroll=True)
                         with TabPane("Chart", id="tab-chart"):
                             yield MetricsChart(id="chart")
-        yield Footer()
+        yield KeyFooter()
 
     def compose_task(self) -> ComposeResult:
         yield Markdown(self._task_markdown(self.lesson), id="task")
@@ -109,7 +111,10 @@ class WorkspaceScreen(Screen):
         return "\n\n".join(parts)
 
     def on_resize(self, event: Any) -> None:
-        self.set_class(event.size.width < self.NARROW, "-narrow")
+        narrow = event.size.width < self.NARROW
+        if narrow != self.has_class("-narrow"):
+            self.set_class(narrow, "-narrow")
+            self.refresh_bindings()  # ctrl+o shows in the footer only when narrow
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "toggle_output":
@@ -302,9 +307,7 @@ class WorkspaceScreen(Screen):
             if yes:
                 self.app.push_screen(SolutionScreen(lesson.solution))
 
-        self.app.push_screen(
-            ConfirmScreen("You have not passed this lesson yet. Show the reference solution anyway?"), confirmed
-        )
+        self.app.push_screen(ConfirmScreen("You have not passed this lesson yet. Show the reference solution anyway?"), confirmed)
 
     def action_next(self) -> None:
         nxt = self.session.next_id(self.lesson_id)

@@ -21,8 +21,13 @@ class MetricsChart(PlotextPlot):
     MetricsChart { height: 1fr; min-height: 8; }
     """
 
-    def __init__(self, title: str = "metrics", empty: str = "nothing logged yet (tutor.log(step=..., loss=...))",
-                 x_label: str = "step", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        title: str = "metrics",
+        empty: str = "nothing logged yet (tutor.log(step=..., loss=...))",
+        x_label: str = "step",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.chart_title = title
         self.empty = empty
@@ -63,7 +68,7 @@ class MetricsChart(PlotextPlot):
         plt.title(self.chart_title if self.data.lines else f"{self.chart_title}: {self.empty}")
         plt.xlabel(self.x_label)
         for name, (xs, ys) in self.data.lines.items():
-            points = [(x, y) for x, y in zip(xs, ys) if math.isfinite(y)]
+            points = [(x, y) for x, y in zip(xs, ys, strict=True) if math.isfinite(y)]
             if points:
                 plt.plot([p[0] for p in points], [p[1] for p in points], label=name, marker="braille")
         self.refresh()
