@@ -129,6 +129,7 @@ class Done(Event):
 
     TYPE = "done"
     token: str
+    elapsed_ms: float = 0.0  # the child's own clock from `started` to here: the learner's run time
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -328,6 +328,7 @@ class ChildRun:
         lines = _EventLines()
         status_buf = b""
         finished = False
+        child_ms = 0.0
         try:
             while sel.get_map() and not finished:
                 now = time.monotonic()
@@ -353,6 +354,7 @@ class ChildRun:
                             self._on_child_event(event)
                             if isinstance(event, events.Done) and event.token == self.token:
                                 finished = True
+                                child_ms = event.elapsed_ms
                             yield event
                         if lines.error and lines.overflowed:
                             self._kill()
@@ -365,7 +367,8 @@ class ChildRun:
             # Measured from when the child started running the request: a spawned interpreter's
             # start-up is reported apart, as it is not the learner's code.
             began = self.began or self.started
-            duration_ms = round((time.monotonic() - began) * 1000, 2)
+            # The child's own clock when it finished: events read in one chunk would read as 0 ms here.
+            duration_ms = child_ms if finished and child_ms else round((time.monotonic() - began) * 1000, 2)
             startup_ms = round((began - self.started) * 1000, 2)
             sel.close()
             for fd in names:

@@ -13,6 +13,7 @@ import builtins
 import io
 import os
 import sys
+import time
 import traceback
 import types
 from contextlib import redirect_stdout
@@ -27,6 +28,7 @@ EVENT_FD = 3
 LEARNER_MODULE = "solution"
 
 _write = os.write
+_clock = time.perf_counter
 _encode = events.encode
 
 
@@ -36,6 +38,7 @@ class Channel:
     def __init__(self, fd: int, token: str):
         self.fd = fd
         self.token = token
+        self.started: float | None = None
 
     def send(self, event: events.Event) -> None:
         data = _encode(event)
@@ -155,6 +158,7 @@ def execute(request: CheckRequest, channel: Channel, kernel: dict[str, str] | No
     mods = Modules()  # bound now: the learner's code may patch imports later
 
     channel.send(events.Started())  # the parent's clock for the time limit starts now, not at spawn
+    channel.started = _clock()
     if request.confine:
         channel.send(events.SandboxLayers(layers=apply_layers(request, channel, kernel)))
     sys.modules["tutor"] = api
@@ -185,7 +189,8 @@ def _finish(channel: Channel) -> None:
             stream.flush()
         except BaseException:
             pass
-    channel.send(events.Done(token=channel.token))
+    elapsed_ms = (_clock() - channel.started) * 1000 if channel.started is not None else 0.0
+    channel.send(events.Done(token=channel.token, elapsed_ms=round(elapsed_ms, 3)))
 
 
 def _run_case(

@@ -8,6 +8,8 @@ from engine.checks.selftest import dev_check, variants_to_try
 from engine.lessons.loader import load_catalog
 from tests.conftest import ensure_dataset, run_cli
 
+pytestmark = pytest.mark.slow
+
 
 def _variants(lesson):
     # Drills are cheap: six draws of their hidden inputs.  Training lessons: two.

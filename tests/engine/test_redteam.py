@@ -15,6 +15,8 @@ from engine.lessons.format import Lesson
 from engine.sandbox.client import Runner
 from engine.sandbox.confine import bwrap_usable
 
+pytestmark = pytest.mark.slow
+
 LIMIT_S = 3.0
 
 LESSON = Lesson.model_validate(

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from textual.widgets import DataTable, Select
 
 from tests.tui.conftest import SIZE
 from tutor.screens.runs import RunsScreen
 from tutor.widgets.chart import MetricsChart
+
+pytestmark = pytest.mark.slow
 
 
 async def test_a_job_runs_in_the_background_with_progress_and_a_curve(make_app):

@@ -159,8 +159,8 @@ def failure_detail(check: Any, narrow: bool = False) -> RenderableType:
     rows: list[RenderableType] = [Text(check.message, style="red")]
     if check.expected is not None or check.actual is not None:
         expected, actual = Text(check.expected or ""), Text(check.actual or "")
-        if narrow:
-            rows += [Text("expected", style="bold green"), expected, Text("actual", style="bold red"), actual]
+        if narrow:  # a label and its value on one line, wrapped: no room to waste on a narrow pane
+            rows += [Text.assemble(("expected ", "bold green"), expected), Text.assemble(("actual ", "bold red"), actual)]
         else:
             table = Table(show_header=True, box=None, pad_edge=False, expand=False)
             table.add_column("expected", style="green", overflow="fold")

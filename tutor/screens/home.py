@@ -13,9 +13,9 @@ from textual.screen import Screen
 from textual.widgets import Button, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tutor.widgets.footer import KeyFooter
 from tutor.core.envvars import FIRST_FRAME_ENV
 from tutor.core.text import bar
+from tutor.widgets.footer import KeyFooter
 
 WELCOME = (
     "Welcome to tutor. Pick a lesson, write code in the editor, press [b]F5[/] to check it.\n"

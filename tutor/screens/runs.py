@@ -22,9 +22,9 @@ from textual.widgets import DataTable, Header, Input, Label, ProgressBar, Select
 from engine import events
 from engine.jobs.manager import TrackedRun
 from engine.jobs.specs import JOBS
-from tutor.widgets.footer import KeyFooter
 from tutor.messages import JobUpdate
 from tutor.widgets.chart import MetricsChart
+from tutor.widgets.footer import KeyFooter
 
 COLUMNS = ("#", "job", "device", "status", "epoch", "progress", "samples/s", "ETA", "val acc", "test acc")
 

@@ -14,13 +14,13 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Header, Markdown, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tutor.widgets.footer import KeyFooter
 from tutor.core import timed as speed
 from tutor.core.checkrun import CheckRun
 from tutor.core.render import constraints_text
 from tutor.core.text import plural
 from tutor.screens.workspace import WorkspaceScreen
 from tutor.widgets.chart import MetricsChart
+from tutor.widgets.footer import KeyFooter
 
 TICK_S = 0.2
 

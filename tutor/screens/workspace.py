@@ -17,13 +17,13 @@ from textual.screen import Screen
 from textual.widgets import Header, Log, Markdown, ProgressBar, TabbedContent, TabPane, TextArea
 
 from engine import events, paths
-from tutor.widgets.footer import KeyFooter
 from tutor.core.checkrun import CheckRun
 from tutor.core.render import constraints_text
 from tutor.messages import RunActivity, RunFailed, RunFinished
 from tutor.screens.modals import ConfirmScreen, SolutionScreen, VersionsScreen
 from tutor.widgets.chart import MetricsChart
 from tutor.widgets.editor import CodeEditor
+from tutor.widgets.footer import KeyFooter
 from tutor.widgets.output import OutputLog
 from tutor.widgets.verdict import VerdictView
 
@@ -46,6 +46,7 @@ class WorkspaceScreen(Screen):
         Binding("f9", "app.home", "Home", id="home"),
         Binding("ctrl+o", "toggle_output", "Output", id="output", priority=True),
     ]
+    SHORT = 30  # below this many rows the results get more of the height than the editor
     NARROW = 110  # below this many columns the output tabs hide behind ctrl+o, for a verdict that can be read
 
     mode = "practice"
@@ -111,6 +112,7 @@ class WorkspaceScreen(Screen):
         return "\n\n".join(parts)
 
     def on_resize(self, event: Any) -> None:
+        self.set_class(event.size.height < self.SHORT, "-short")
         narrow = event.size.width < self.NARROW
         if narrow != self.has_class("-narrow"):
             self.set_class(narrow, "-narrow")

@@ -12,7 +12,6 @@ from textual import events
 from textual.binding import Binding
 from textual.widgets import TextArea
 
-
 HIGHLIGHT_MARGIN = 150  # lines highlighted above and below the view, so scrolling a little needs no rebuild
 
 
