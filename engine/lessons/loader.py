@@ -71,8 +71,13 @@ class Catalog:
     errors: list[LessonError] = field(default_factory=list)
     track_info: dict[str, Track] = field(default_factory=dict)
 
+    _index: dict[str, LoadedLesson] = field(default_factory=dict, repr=False, compare=False)
+
     def by_id(self) -> dict[str, LoadedLesson]:
-        return {item.lesson.id: item for item in self.lessons}
+        """Lessons by id, built once (and again only if lessons were added since)."""
+        if len(self._index) != len(self.lessons):
+            self._index = {item.lesson.id: item for item in self.lessons}
+        return self._index
 
     def get(self, lesson_id: str) -> LoadedLesson | None:
         return self.by_id().get(lesson_id)
@@ -86,13 +91,6 @@ class Catalog:
 
     def in_track(self, track: str) -> list[LoadedLesson]:
         return [item for item in self.lessons if item.lesson.track == track]
-
-    def next_after(self, lesson_id: str) -> LoadedLesson | None:
-        ids = [item.lesson.id for item in self.lessons]
-        if lesson_id not in ids:
-            return None
-        index = ids.index(lesson_id) + 1
-        return self.lessons[index] if index < len(self.lessons) else None
 
 
 class LessonFileError(Exception):

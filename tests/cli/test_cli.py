@@ -111,3 +111,27 @@ def test_the_app_paints_and_lists_lessons_without_importing_torch():
     result = bench.startup(runs=1, out=lines.append)  # raises if torch is imported on the UI's path
     assert 0 < result["p50_ms"] <= result["lessons_p50_ms"]
     assert lines[-1].startswith("first_frame p50_ms=")
+
+
+def test_lists_fit_80_columns_without_losing_a_column_or_an_id():
+    listing = run_cli("list", columns=80).stdout
+    assert max(len(line) for line in listing.splitlines()) <= 80
+    assert "status" in listing and "tensors/zeros" in listing and "speed/basic-network" in listing
+    assert listing.count(" new ") >= 150  # every lesson's status is shown
+    speed = run_cli("speed", "--list", columns=80).stdout
+    assert max(len(line) for line in speed.splitlines()) <= 80 and "attempts" in speed and "speed/basic-network" in speed
+
+
+def test_validate_says_which_packs_it_checked():
+    out = run_cli("lessons", "validate", "--lessons", str(DATA / "broken"))
+    assert out.returncode == 2
+    assert "checked:" in out.stdout and str(DATA / "broken") in out.stdout
+    plain = run_cli("lessons", "validate")
+    assert "checked:" in plain.stdout and str(DATA / "broken") not in plain.stdout
+
+
+def test_a_file_saved_with_a_byte_order_mark_is_checked(tmp_path):
+    solution = tmp_path / "bom.py"
+    solution.write_text("\ufeffimport torch\nz = torch.zeros(1, 10, dtype=torch.bool)\n", encoding="utf-8")
+    out = run_cli("check", "tensors/zeros", str(solution))
+    assert out.returncode == 0, out.stdout + out.stderr

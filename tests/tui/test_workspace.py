@@ -332,3 +332,16 @@ async def test_a_long_file_is_highlighted_around_the_view_only(make_app):
         editor.move_cursor((4990, 0))  # scrolls to the end: highlights follow the view
         await pilot.pause()
         assert editor._highlights[4990] and not editor._highlights[10]
+
+
+async def test_a_broken_lesson_pack_is_reported_with_the_command_that_explains_it(make_app):
+    from tests.conftest import DATA
+    from tutor.app import make_app as build
+    from tutor.core.session import Session
+
+    app = build(Session(lessons=[str(DATA / "broken")]), warm=False, blink=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        said = " ".join(str(n.message) for n in app._notifications)
+        assert "could not be loaded" in said and f"tutor lessons validate --lessons {DATA / 'broken'}" in said

@@ -20,6 +20,7 @@ def validate(args: argparse.Namespace) -> int:
             json.dumps(
                 {
                     "valid": not catalog.errors,
+                    "checked": [str(root) for root in roots],
                     "lessons": len(catalog.lessons),
                     "errors": [
                         {"file": str(e.path), "line": e.line, "field": e.field, "message": e.message} for e in catalog.errors
@@ -32,6 +33,8 @@ def validate(args: argparse.Namespace) -> int:
         for error in catalog.errors:
             print(error, file=sys.stderr)
         verdict = "invalid" if catalog.errors else "valid"
+        # Say what was looked at: a pack left out (no --lessons) is not "valid", it was not checked.
+        print("checked: " + ", ".join(str(root) for root in roots))
         print(f"{len(catalog.lessons)} lesson(s) valid, {len(catalog.errors)} error(s): {verdict}")
     return EXIT_USAGE if catalog.errors else EXIT_OK
 

@@ -7,9 +7,10 @@ import json
 import sys
 
 from rich.console import Console
-from rich.table import Table
+from rich.text import Text
 
 from tutor.commands import EXIT_OK, EXIT_USAGE
+from tutor.core import render
 from tutor.core import timed as core
 from tutor.core.lookup import LessonNotFound, catalog_for, find
 from tutor.core.state import State
@@ -50,13 +51,16 @@ def _list(catalog, as_json: bool) -> int:
     if as_json:
         print(json.dumps(rows, indent=2))
         return EXIT_OK
-    table = Table(title="speed challenges", title_justify="left")
-    for col in ("id", "title", "limit", "best", "attempts"):
-        table.add_column(col)
+    console = Console()
+    table = render.fitting_table("speed challenges", console.width)
+    table.add_column("id", style="cyan", no_wrap=True)
+    table.add_column("title", min_width=16, ratio=1)
+    for col in ("limit", "best", "attempts"):
+        table.add_column(col, no_wrap=True, justify="right")
     for row in rows:
         limit = row["time_limit"]
         limit_text = "/".join(f"{s}s" for s in limit) if isinstance(limit, list) else f"{limit // 60}:{limit % 60:02d}"
         best = row["best_time_to_green"]
-        table.add_row(row["id"], row["title"], limit_text, f"{best:.0f} s" if best else "—", str(row["attempts"]))
-    Console().print(table)
+        table.add_row(row["id"], Text(row["title"]), limit_text, f"{best:.0f} s" if best else "—", str(row["attempts"]))
+    console.print(table)
     return EXIT_OK

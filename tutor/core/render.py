@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from rich import box
 from rich.console import Group, RenderableType
 from rich.markdown import Markdown
 from rich.markup import escape
@@ -37,20 +38,34 @@ def lesson_row(item: LoadedLesson, progress: Progress | None) -> dict[str, Any]:
     }
 
 
+def fitting_table(title: str, width: int) -> Table:
+    """A table for a terminal `width` wide: light rules below 100 columns, so no column is lost."""
+    narrow = width < 100
+    return Table(title=title, title_justify="left", expand=False, box=box.SIMPLE_HEAD if narrow else box.HEAVY_HEAD,
+                 pad_edge=not narrow, collapse_padding=narrow)  # fmt: skip
+
+
 def lesson_table(rows: list[dict[str, Any]], width: int = 120) -> Table:
-    """The lesson list; the source column only where the terminal has room for it."""
-    wide = width >= 110
-    table = Table(title=f"{len(rows)} lessons", title_justify="left", expand=False)
+    """The lesson list; the kind and source columns only where the terminal has room for them."""
+    wide, roomy = width >= 110, width >= 100
+    table = fitting_table(f"{len(rows)} lessons", width)
     table.add_column("id", style="cyan", no_wrap=True)
-    table.add_column("title", min_width=20)
-    table.add_column("kind")
-    table.add_column("min", justify="right")
+    table.add_column("title", min_width=16, ratio=1)
+    if roomy:
+        table.add_column("kind", no_wrap=True)
+    table.add_column("min", justify="right", no_wrap=True)
     table.add_column("status", no_wrap=True)
     if wide:
         table.add_column("source", style="dim", no_wrap=True, overflow="ellipsis", max_width=32)
     for row in rows:
         seed = row["source"]["seed"].split("_")[0]
-        cells = [row["id"], escape(row["title"]), row["kind"], str(row["minutes"]), STATUS_MARK[row["status"]]]
+        cells = [
+            row["id"],
+            escape(row["title"]),
+            *([row["kind"]] if roomy else []),
+            str(row["minutes"]),
+            STATUS_MARK[row["status"]],
+        ]
         if wide:
             cells.append(escape(f"{seed} · {row['source']['section']}"))
         table.add_row(*cells)
