@@ -10,12 +10,12 @@ import sys
 import time
 from typing import Callable, Iterable
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 
 from engine import paths
-from tutor.core.envvars import FIRST_FRAME_ENV
+from tutor.core.envvars import FIRST_FRAME_ENV, KEY_LATENCY_ENV
 from tutor.core.session import Session
 from tutor.messages import CatalogLoaded, JobUpdate
 from tutor.palette import LessonCommands
@@ -47,6 +47,7 @@ class TutorApp(App):
         self.start_lesson = start_lesson
         self.blink = blink
         self.warm = warm
+        self._key_log = os.environ.get(KEY_LATENCY_ENV) or None
 
     def on_mount(self) -> None:
         from tutor.screens.home import HomeScreen
@@ -74,6 +75,7 @@ class TutorApp(App):
             self.session.warm_up()  # the runner imports torch in its own process
 
     def on_catalog_loaded(self, message: CatalogLoaded) -> None:
+        self._report_to_bench("ready")
         if message.errors:
             packs = " ".join(f"--lessons {p}" for p in self.session.packs)
             first = message.errors[0]
@@ -85,6 +87,19 @@ class TutorApp(App):
         for screen in self.screen_stack:
             if hasattr(screen, "catalog_ready"):
                 screen.catalog_ready()
+
+    async def on_event(self, event: events.Event) -> None:
+        if self._key_log is not None and isinstance(event, events.Key):
+            # After the key has gone through the app's queue, the next refresh is the screen's answer.
+            key = event.key
+            self.call_later(self.call_after_refresh, self._report_to_bench, key)
+        await super().on_event(event)
+
+    def _report_to_bench(self, what: str) -> None:
+        """`tutor bench ui`: when something happened, on the machine-wide monotonic clock."""
+        if self._key_log is not None:
+            with open(self._key_log, "a") as log:
+                log.write(f"{what} {time.monotonic():.6f}\n")
 
     def on_job_update(self, message: JobUpdate) -> None:
         # Only the Runs screen shows jobs; on any other screen the manager's state is enough.

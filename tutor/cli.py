@@ -130,12 +130,13 @@ def build_parser() -> argparse.ArgumentParser:
     _lessons_arg(d)
     d.set_defaults(run="tutor.commands.dev:check_lessons")
 
-    p = sub.add_parser("bench", help="measure the engine: figures and ratios in one run")
+    p = sub.add_parser("bench", help="measure the engine and the app: figures and ratios in one run")
     p.add_argument(
         "what",
-        choices=["check", "startup", "engine"],
+        choices=["check", "startup", "engine", "ui"],
         help="check: verdict latency, warm vs a fresh interpreter; startup: time to the app's first frame; "
-        "engine: a training loop bare vs under the job engine",
+        "engine: a training loop bare vs under the job engine; "
+        "ui: the app's own CPU idle and during a training job, and its key latency",
     )
     p.add_argument("--warm", type=int, default=50, help="warm checks to time")
     p.add_argument("--cold", type=int, default=10, help="fresh-interpreter checks to time")

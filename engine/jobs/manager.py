@@ -181,11 +181,20 @@ class TrainingManager:
             if self.listener is not None:
                 self.listener(tracked.id, event)
 
-    def snapshot(self, run_id: int | None = None) -> list[TrackedRun]:
-        """Copies safe to read on the UI thread (of one run, or of all)."""
+    def snapshot(self, run_id: int | None = None, series: bool = True) -> list[TrackedRun]:
+        """Copies safe to read on the UI thread (of one run, or of all); `series=False` skips the curves."""
         with self._lock:
             return [
-                TrackedRun(t.id, t.run, t.status, t.header, t.last_step, list(t.epochs), t.summary, t.series.copy())
+                TrackedRun(
+                    t.id,
+                    t.run,
+                    t.status,
+                    t.header,
+                    t.last_step,
+                    list(t.epochs),
+                    t.summary,
+                    t.series.copy() if series else Series(),
+                )  # fmt: skip
                 for t in self._runs
                 if run_id is None or t.id == run_id
             ]

@@ -98,7 +98,10 @@ async def test_a_failed_job_says_why_and_how_to_fix_it(make_app, monkeypatch, tm
             await asyncio.sleep(0.1)
             if app.jobs.snapshot()[0].status == "failed":
                 break
-        await pilot.pause(0.3)
-        detail = str(app.screen.query_one("#run-detail").render())
+        for _ in range(30):  # the screen shows job events at its next flush, within a second
+            await pilot.pause(0.1)
+            detail = str(app.screen.query_one("#run-detail").render())
+            if "failed" in detail:
+                break
         assert "failed" in detail and "tutor data get mnist" in detail
         assert app.screen.query_one(DataTable).get_row_at(0)[3] == "failed"

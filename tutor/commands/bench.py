@@ -16,8 +16,12 @@ def bench(args: argparse.Namespace) -> int:
         from engine.bench import engine_overhead
 
         engine_overhead()
+    elif args.what == "ui":
+        from tutor.bench.ui import ui_cost
+
+        ui_cost()
     elif args.what == "startup":
-        from engine.bench import startup
+        from tutor.bench.startup import startup
 
         startup()
     return EXIT_OK

@@ -26,6 +26,7 @@ from tutor.messages import JobUpdate
 from tutor.widgets.chart import MetricsChart
 from tutor.widgets.footer import KeyFooter
 
+FLUSH_S = 0.5  # the table, bar and detail show job events at most this often
 COLUMNS = ("#", "job", "device", "status", "epoch", "progress", "samples/s", "ETA", "val acc", "test acc")
 
 
@@ -77,6 +78,8 @@ def first_ready_job() -> str:
 
 
 class RunsScreen(Screen):
+    _detail: Text | None = None
+    _flush_timer = None
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="back"),
         Binding("s", "start", "Start job", id="start-job"),
@@ -92,12 +95,16 @@ class RunsScreen(Screen):
                 yield Input(placeholder="epochs", type="integer", id="job-epochs", max_length=4)
                 yield Label("s starts it · x cancels the selected run · runs go on while you work elsewhere", id="runs-help")
             yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
-            yield ProgressBar(id="run-progress", show_eta=False)
+            yield ProgressBar(total=100, id="run-progress", show_eta=False)  # a total: no indeterminate animation
             yield Label("", id="run-detail")
-            yield MetricsChart(title="selected run", empty="no run yet: pick a job and press s", id="run-chart")
+            # Redrawn once a second at most: a job sends a few points a second, plotext is not free.
+            yield MetricsChart(title="selected run", empty="no run yet: pick a job and press s", redraw_s=1.0,
+                               id="run-chart")  # fmt: skip
         yield KeyFooter()
 
     def on_mount(self) -> None:
+        self._pending: set[int] = set()
+        self._new_points = False
         self.title = "Runs"
         self.sub_title = "training jobs on the GPU when there is one"
         table = self.query_one(DataTable)
@@ -145,21 +152,37 @@ class RunsScreen(Screen):
     # --- updates -----------------------------------------------------------------------
 
     def job_update(self, message: JobUpdate) -> None:
-        """One event of one run (forwarded by the app): that run's row, and the detail if selected."""
-        tracked = self.manager.snapshot(message.run_id)
-        if not tracked:
-            return
-        t = tracked[0]
+        """One event of one run (forwarded by the app): noted now, shown at the next flush.
+
+        A job sends several events a second; repainting the table and the chart
+        for each cost more than the job's own progress is worth, so the screen
+        shows what changed at most every FLUSH_S.
+        """
+        self._pending.add(message.run_id)
+        self._new_points |= isinstance(message.event, events.Metric) and message.run_id == self._selected_id()
+        if self._flush_timer is None:
+            self._flush_timer = self.set_timer(FLUSH_S, self._flush)
+
+    def _flush(self) -> None:
+        self._flush_timer = None
+        pending, self._pending = self._pending, set()
+        new_points, self._new_points = self._new_points, False
+        selected = self._selected_id()
         table = self.query_one(DataTable)
-        key = str(t.id)
-        if key not in table.rows:
-            table.add_row(*row_cells(t), key=key)
-        else:
-            for column, value in zip(COLUMNS, row_cells(t), strict=True):
-                if table.get_cell(key, column) != value:
-                    table.update_cell(key, column, value)
-        if self._selected_id() == t.id:
-            self._show(t, chart_changed=isinstance(message.event, events.Metric))
+        for run_id in sorted(pending):
+            tracked = self.manager.snapshot(run_id, series=new_points and run_id == selected)
+            if not tracked:
+                continue
+            t = tracked[0]
+            key = str(t.id)
+            if key not in table.rows:
+                table.add_row(*row_cells(t), key=key)
+            else:
+                for column, value in zip(COLUMNS, row_cells(t), strict=True):
+                    if table.get_cell(key, column) != value:
+                        table.update_cell(key, column, value, update_width=True)
+            if run_id == selected:
+                self._show(t, chart_changed=new_points)
 
     @on(DataTable.RowHighlighted)
     def _selected(self) -> None:
@@ -172,7 +195,13 @@ class RunsScreen(Screen):
             self._show(tracked[0], chart_changed=True)
 
     def _show(self, t: TrackedRun, chart_changed: bool) -> None:
-        self.query_one(ProgressBar).update(total=100, progress=round(t.fraction * 100))
-        self.query_one("#run-detail", Label).update(detail_text(t))
+        bar = self.query_one(ProgressBar)
+        percent = round(t.fraction * 100)
+        if bar.progress != percent:
+            bar.update(total=100, progress=percent)
+        detail = detail_text(t)
+        if detail != self._detail:
+            self._detail = detail
+            self.query_one("#run-detail", Label).update(detail)
         if chart_changed:
             self.query_one(MetricsChart).show(t.series)

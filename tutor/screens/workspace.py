@@ -88,7 +88,7 @@ class WorkspaceScreen(Screen):
                 editor = CodeEditor.code_editor(self.initial_code(), language="python", id="editor")
                 editor.cursor_blink = self.app.blink
                 yield editor
-                yield ProgressBar(id="run-progress", show_eta=True)
+                yield ProgressBar(total=1, id="run-progress", show_eta=True)  # a total: no indeterminate animation
                 with Horizontal(id="results"):
                     yield VerdictView(id="verdict")
                     with TabbedContent(id="tabs"):

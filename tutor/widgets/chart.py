@@ -26,6 +26,7 @@ class MetricsChart(PlotextPlot):
         title: str = "metrics",
         empty: str = "nothing logged yet (tutor.log(step=..., loss=...))",
         x_label: str = "step",
+        redraw_s: float = REDRAW_S,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -34,9 +35,10 @@ class MetricsChart(PlotextPlot):
         self.x_label = x_label
         self.data = Series()
         self._dirty = True
+        self.redraw_s = redraw_s
 
     def on_mount(self) -> None:
-        self.set_interval(REDRAW_S, self._redraw_if_dirty)
+        self.set_interval(self.redraw_s, self._redraw_if_dirty)
         self._draw()
 
     @property
