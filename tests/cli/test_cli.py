@@ -7,6 +7,8 @@ import platform
 import subprocess
 from importlib import metadata
 
+import pytest
+
 from tests.conftest import DATA, run_cli
 
 
@@ -105,10 +107,10 @@ def test_doctor_tells_the_truth():
 
 
 def test_the_app_paints_and_lists_lessons_without_importing_torch():
-    from engine import bench
+    from tutor.bench.startup import startup
 
     lines: list[str] = []
-    result = bench.startup(runs=1, out=lines.append)  # raises if torch is imported on the UI's path
+    result = startup(runs=1, out=lines.append)  # raises if torch is imported on the UI's path
     assert 0 < result["p50_ms"] <= result["lessons_p50_ms"]
     assert lines[-1].startswith("first_frame p50_ms=")
 
@@ -135,3 +137,15 @@ def test_a_file_saved_with_a_byte_order_mark_is_checked(tmp_path):
     solution.write_text("\ufeffimport torch\nz = torch.zeros(1, 10, dtype=torch.bool)\n", encoding="utf-8")
     out = run_cli("check", "tensors/zeros", str(solution))
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+@pytest.mark.slow
+def test_bench_ui_measures_the_app_in_a_terminal():
+    """The figures come from a real app in a pty, a training job started from its Runs screen."""
+    from tutor.bench.ui import ui_cost
+
+    lines: list[str] = []
+    result = ui_cost(settle_s=2.0, measure_s=2.0, out=lines.append)
+    assert lines[-1].startswith("ui_cpu home_pct=") and "key_p95_ms=" in lines[-1]
+    assert all(result[k] >= 0 for k in ("home_pct", "workspace_pct", "runs_pct"))
+    assert 0 < result["key_p50_ms"] <= result["key_p95_ms"] < 5000

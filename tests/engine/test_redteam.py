@@ -287,7 +287,12 @@ def judge_spawned(checker, code: str, expect: str | tuple[str, ...]):
 def test_spawned_honest_answer_passes(spawn_checker):
     verdict = spawn_checker.check(GPU_LESSON, CORRECT)
     assert verdict.passed, verdict.to_json()
-    assert verdict.sandbox["seccomp"] == "active" or verdict.sandbox["seccomp"].startswith("unavailable")
+    from engine.sandbox.confine import available_layers
+
+    # The spawned child gets exactly the kernel layers this machine can apply, as doctor says.
+    said = available_layers()
+    for layer in ("seccomp", "landlock", "rlimits", "audit hook"):
+        assert verdict.sandbox[layer].startswith("active") == said[layer].startswith("active"), (layer, verdict.sandbox)
 
 
 def test_spawned_memory_bomb_is_stopped_by_the_watchdog(spawn_checker):
