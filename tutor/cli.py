@@ -140,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--warm", type=int, default=50, help="warm checks to time")
     p.add_argument("--cold", type=int, default=10, help="fresh-interpreter checks to time")
+    p.add_argument("--device", default="cpu", help="engine: the device to train on (cpu, cuda)")
     p.set_defaults(run="tutor.commands.bench:bench")
 
     p = sub.add_parser("doctor", help="check Python, torch, devices, highlighting and data")

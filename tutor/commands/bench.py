@@ -15,7 +15,7 @@ def bench(args: argparse.Namespace) -> int:
     elif args.what == "engine":
         from engine.bench import engine_overhead
 
-        engine_overhead()
+        engine_overhead(device=args.device)
     elif args.what == "ui":
         from tutor.bench.ui import ui_cost
 
