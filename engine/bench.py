@@ -104,5 +104,7 @@ def engine_overhead(steps: int = 400, repeats: int = 3, device: str = "cpu", out
     result = {"bare_s": min(bare), "engine_s": min(engine)}
     result["ratio"] = result["engine_s"] / result["bare_s"]
     out(f"{steps} steps of an MLP on MNIST-shaped batches of 64 on {device}, best of {repeats}, bare and with events")
-    out(f"engine_overhead device={device} bare_s={result['bare_s']:.3f} engine_s={result['engine_s']:.3f} ratio={result['ratio']:.3f}")
+    out(
+        f"engine_overhead device={device} bare_s={result['bare_s']:.3f} engine_s={result['engine_s']:.3f} ratio={result['ratio']:.3f}"
+    )
     return result

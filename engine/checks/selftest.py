@@ -40,15 +40,16 @@ def dev_check(checker: Checker, lesson: Lesson, variant: int = 0) -> LessonRepor
     except LessonBroken as exc:
         report.problems.append(str(exc))
         return report
-    solution = checker.check(lesson, rendered.solution, variant=variant, name_mistakes=False)
+    # Each piece of code runs once: the reference and the decoys are cached by the checker.
+    solution = checker.check(lesson, rendered.solution, variant=variant, name_mistakes=False, reuse=True)
     if not solution.passed:
         first = solution.first_failure
         report.problems.append(f"reference fails: {first.name if first else ''}: {first.message if first else solution.problem}")
-    starter = checker.check(lesson, rendered.starter, variant=variant, name_mistakes=False)
+    starter = checker.check(lesson, rendered.starter, variant=variant, name_mistakes=False, reuse=True)
     if starter.passed:
         report.problems.append("the starter code passes")
     for decoy in rendered.decoys:
-        verdict = checker.check(lesson, decoy_code(rendered, decoy), variant=variant)
+        verdict = checker.check(lesson, decoy_code(rendered, decoy), variant=variant, reuse=True)
         if verdict.passed:
             report.problems.append(f"decoy passes: {decoy.mistake}")
             continue

@@ -65,7 +65,7 @@ def test_saves_are_seen_whether_written_in_place_or_renamed_over(tmp_path: Path)
     target = tmp_path / "x.py"
     target.write_text("a")
     seen: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [seen.put(t) for t in _saves(target)], daemon=True).start()
+    threading.Thread(target=lambda: [seen.put(t) for t in _saves(target, "a")], daemon=True).start()
     time.sleep(0.5)  # the watch is in place
     target.write_text("bb")
     assert seen.get(timeout=5) == "bb"

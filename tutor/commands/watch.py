@@ -59,7 +59,7 @@ def _work_on(console: Console, session: Session, lesson_id: str, once: bool) -> 
     console.print(Rule(f"[b]{lesson_id}[/]"))
     console.print(render.lesson_view(session.lesson(lesson_id)))
     console.print(f"Edit [cyan]{path}[/] in your editor; every save is checked. Ctrl+C stops.\n")
-    for text in _saves(path):
+    for text in _saves(path, code):
         session.load_external(lesson_id, text)
         console.print(Rule("[dim]checking[/]", style="dim"))
         verdict = session.check(lesson_id, text, filename=str(path))
@@ -74,17 +74,20 @@ def _work_on(console: Console, session: Session, lesson_id: str, once: bool) -> 
     return None
 
 
-def _saves(path: Path) -> Iterator[str]:
-    """The file's text after each save that changed it.
+def _saves(path: Path, last: str) -> Iterator[str]:
+    """The file's text after each save that changed it from `last`.
 
     The folder is watched, not the file: many editors save by writing a new
     file and renaming it over the old one, which a watch on the file loses.
+    The file is also read every half second without an event, so a save made
+    while the watch was being set up is not lost.
     """
     import watchfiles  # imported here: `tutor --help` need not load it
 
     target = path.resolve()
-    last = paths.read_text(path)
-    for _changes in watchfiles.watch(target.parent, watch_filter=lambda _change, name: Path(name).resolve() == target):
+    changes = watchfiles.watch(target.parent, watch_filter=lambda _change, name: Path(name).resolve() == target,
+                               rust_timeout=500, yield_on_timeout=True)  # fmt: skip
+    for _changes in changes:
         try:
             text = paths.read_text(path)
         except (OSError, UnicodeDecodeError):
