@@ -20,7 +20,7 @@ from contextlib import redirect_stdout
 from typing import Any
 
 from engine import events
-from engine.sandbox import codec, confine
+from engine.sandbox import codec, confine, landlock, seccomp, syscalls
 from engine.sandbox.helpers import Modules, helpers, seed_everything
 from engine.sandbox.request import CheckRequest
 
@@ -100,13 +100,13 @@ def confine_kernel(job_dir: str, gpu: bool = False) -> dict[str, str]:
     """
     layers: dict[str, str] = {}
     try:
-        confine.no_new_privs()
+        syscalls.no_new_privs()
     except OSError as exc:
         layers["no_new_privs"] = f"unavailable: {exc}"
     devices = confine.gpu_devices() if gpu else []
     for name, apply in (
-        ("landlock", lambda: confine.install_landlock(job_dir, devices)),
-        ("seccomp", lambda: confine.install_seccomp(gpu=gpu)),
+        ("landlock", lambda: landlock.install_landlock(job_dir, devices)),
+        ("seccomp", lambda: seccomp.install_seccomp(gpu=gpu)),
     ):
         try:
             apply()

@@ -15,9 +15,9 @@ import sys
 
 def main() -> None:
     job_fd, event_fd = int(sys.argv[1]), int(sys.argv[2])
-    from engine.sandbox import confine
+    from engine.sandbox import syscalls
 
-    confine.die_with_parent()
+    syscalls.die_with_parent()
     # Move both out of the way first: either may already sit on 3 or 4.
     job_hi, event_hi = fcntl.fcntl(job_fd, fcntl.F_DUPFD, 10), fcntl.fcntl(event_fd, fcntl.F_DUPFD, 10)
     os.close(job_fd)

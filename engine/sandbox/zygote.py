@@ -45,7 +45,7 @@ import sys  # noqa: E402
 import tempfile  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
-from engine.sandbox.confine import PR_SET_CHILD_SUBREAPER, PR_SET_PDEATHSIG  # noqa: E402
+from engine.sandbox.syscalls import PR_SET_CHILD_SUBREAPER, PR_SET_PDEATHSIG  # noqa: E402
 
 
 @dataclass
@@ -104,9 +104,9 @@ class ZygoteServer:
             # A session (and process group) of its own: the client kills the child and
             # everything it started with one killpg, without touching the zygote.
             os.setsid()
-            from engine.sandbox import confine
+            from engine.sandbox import syscalls
 
-            confine.die_with_parent()
+            syscalls.die_with_parent()
             # The parent may have died between fork and prctl, in which case the death
             # signal will never come: we were reparented already, so leave now.
             if os.getppid() == 1:
@@ -261,7 +261,7 @@ def warm_imports() -> None:
 
     from engine import paths
     from engine.jobs import toy  # noqa: F401
-    from engine.sandbox import codec, confine, helpers, probe  # noqa: F401
+    from engine.sandbox import codec, confine, helpers, landlock, probe, seccomp  # noqa: F401
 
     if paths.DATASETS_ENV not in os.environ:
         os.environ[paths.DATASETS_ENV] = str(paths.datasets_dir())  # once, not in every child

@@ -141,7 +141,7 @@ def test_a_banned_module_fails_statically(checker):
 
 def test_a_failure_of_the_checker_itself_is_never_blamed_on_the_learner(checker):
     """A child that cannot serve the request reports a probe error: the verdict says the checker failed."""
-    from engine.checks.checker import collect
+    from engine.checks.outcome import collect
     from engine.sandbox.request import CheckRequest
 
     # A forked child is confined for plain requests only; one that asks otherwise is refused by the probe.

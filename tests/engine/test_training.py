@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from engine import events as ev
-from engine.jobs import worker as training
+from engine.jobs import devices as training
 from engine.jobs.manager import TrainingRun, checkpoint_dir, run_to_end
 from tests.conftest import ROOT
 

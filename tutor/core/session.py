@@ -15,7 +15,8 @@ from tutor.core.checkrun import CheckRun
 from tutor.core.state import Progress, State
 
 if TYPE_CHECKING:
-    from engine.checks.checker import Checker, EventSink, Verdict
+    from engine.checks.checker import Checker, Verdict
+    from engine.checks.outcome import EventSink
     from engine.lessons.format import Lesson
     from engine.lessons.loader import Catalog, LoadedLesson
     from engine.sandbox.client import Runner
