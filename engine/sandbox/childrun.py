@@ -37,8 +37,8 @@ class ChildRun:
         self.pid: int = info["pid"]
         self.token = secrets.token_hex(16)
         # The secret token and the one writable folder are the client's to choose.
-        self.request = request = replace(request, token=self.token, job_dir=info["job_dir"])
-        job_w, self.out_r, self.err_r, self.ev_r, self.status_r = fds
+        self.request = request = replace(request, token=self.token, work_dir=info["work_dir"])
+        request_w, self.out_r, self.err_r, self.ev_r, self.status_r = fds
         self.started = time.monotonic()
         self.deadline = self.started + request.seconds + STARTUP_S
         self.began: float | None = None  # when the child said it started: the learner's clock
@@ -47,11 +47,11 @@ class ChildRun:
         self.limit: str | None = None
         self._on_finish = on_finish
         try:
-            os.write(job_w, request.to_json())
+            os.write(request_w, request.to_json())
         except OSError:
             pass  # the child died before reading: its status says why
         finally:
-            os.close(job_w)
+            os.close(request_w)
 
     def cancel(self) -> None:
         self.cancelled = True

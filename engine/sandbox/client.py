@@ -37,10 +37,10 @@ class RunnerError(RuntimeError):
     pass
 
 
-def bwrap_prefix(jobs_root: str) -> list[str]:
+def bwrap_prefix(work_root: str) -> list[str]:
     """bubblewrap as the outermost layer, where it is installed and works here.
 
-    The whole filesystem is read-only but for the jobs folder, and the network
+    The whole filesystem is read-only but for the work folder, and the network
     namespace is empty.  (No tmpfs over /tmp: the project itself may live
     there.)  The pid namespace is shared on purpose: the client signals
     children by the pids the zygote reports.
@@ -52,7 +52,7 @@ def bwrap_prefix(jobs_root: str) -> list[str]:
     path = bwrap_usable()
     if not path:
         return []
-    return [path, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--bind", jobs_root, jobs_root,
+    return [path, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--bind", work_root, work_root,
             "--unshare-net", "--unshare-ipc", "--unshare-uts", "--die-with-parent", "--"]  # fmt: skip
 
 
@@ -61,9 +61,9 @@ class ZygoteClient:
 
     def __init__(self, outer: bool = True) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.jobs_root = tempfile.mkdtemp(prefix="tutor-jobs-")
-        env = paths.child_env(TUTOR_JOBS_ROOT=self.jobs_root, TMPDIR=self.jobs_root)
-        prefix = bwrap_prefix(self.jobs_root) if outer else []
+        self.work_root = tempfile.mkdtemp(prefix="tutor-work-")
+        env = paths.child_env(TUTOR_WORK_ROOT=self.work_root, TMPDIR=self.work_root)
+        prefix = bwrap_prefix(self.work_root) if outer else []
         self.outer = bool(prefix)
         env[BWRAP_ENV] = "1" if prefix else "0"
         self.proc = subprocess.Popen(
@@ -130,27 +130,27 @@ class ZygoteClient:
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
-        shutil.rmtree(self.jobs_root, ignore_errors=True)
+        shutil.rmtree(self.work_root, ignore_errors=True)
 
 
 def spawn_child() -> tuple[dict[str, Any], list[int]]:
-    """A fresh interpreter serving one job, with the same pipes a zygote child has.
+    """A fresh interpreter serving one check request, with the same pipes a zygote child has.
 
     Its exit status reaches the status pipe from a small waiter thread, so a
     `ChildRun` reads a spawned child exactly like a forked one.
     """
-    job_r, job_w = os.pipe()
+    request_r, request_w = os.pipe()
     ev_r, ev_w = os.pipe()
     status_r, status_w = os.pipe()
-    job_dir = tempfile.mkdtemp(prefix="tutor-job-")
+    work_dir = tempfile.mkdtemp(prefix="tutor-check-")
     env = paths.child_env()
     env.setdefault("USER", getpass.getuser())  # so torch never looks the user up through a socket
     proc = subprocess.Popen(
-        [sys.executable, "-m", "engine.sandbox.spawned", str(job_r), str(ev_w)],
-        pass_fds=[job_r, ev_w], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [sys.executable, "-m", "engine.sandbox.spawned", str(request_r), str(ev_w)],
+        pass_fds=[request_r, ev_w], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         env=env, cwd=ROOT, start_new_session=True,
     )  # fmt: skip
-    os.close(job_r)
+    os.close(request_r)
     os.close(ev_w)
 
     def wait() -> None:
@@ -172,13 +172,13 @@ def spawn_child() -> tuple[dict[str, Any], list[int]]:
                 os.killpg(proc.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-            shutil.rmtree(job_dir, ignore_errors=True)
+            shutil.rmtree(work_dir, ignore_errors=True)
 
     threading.Thread(target=wait, daemon=True).start()
     out_r, err_r = os.dup(proc.stdout.fileno()), os.dup(proc.stderr.fileno())
     proc.stdout.close()
     proc.stderr.close()
-    return {"pid": proc.pid, "job_dir": job_dir}, [job_w, out_r, err_r, ev_r, status_r]
+    return {"pid": proc.pid, "work_dir": work_dir}, [request_w, out_r, err_r, ev_r, status_r]
 
 
 def _start_zygote() -> ZygoteClient:
@@ -230,7 +230,7 @@ class Runner:
             try:
                 info, fds = zygote.take_child()
             except (RunnerError, OSError):
-                with self._lock:  # it died between jobs: start afresh once
+                with self._lock:  # it died between checks: start afresh once
                     self._zygote = None
                 zygote = self._ensure()
                 info, fds = zygote.take_child()

@@ -3,7 +3,7 @@
 Layers, outermost first, none needing root or docker:
 
 - resource limits: CPU seconds, address space, file size, open files, no core;
-- Landlock (Linux 5.13+): no writes outside the job directory, no TCP, and
+- Landlock (Linux 5.13+): no writes outside the work folder, no TCP, and
   (ABI 6+) no signals to processes outside the sandbox;
 - seccomp: no new processes, no exec, no sockets, no ptrace or mounts, no
   signals to other pids: enforced by the kernel, whatever ctypes tries;
@@ -91,14 +91,14 @@ class SandboxViolation(PermissionError):
     """Raised inside the child when the learner's code reaches for something forbidden."""
 
 
-def install_audit_hook(job_dir: str, report: Callable[[str, str], None]) -> None:
+def install_audit_hook(work_dir: str, report: Callable[[str, str], None]) -> None:
     """Turn forbidden actions into a clear exception and a `violation` event.
 
     Audit hooks cannot be removed once added, and they fire before the kernel
     layers are consulted, so the learner gets a sentence instead of EPERM.
     """
     created = [0]
-    job_dir = os.path.realpath(job_dir)
+    work_dir = os.path.realpath(work_dir)
     pid = os.getpid()
     process_events = {
         "os.fork", "os.forkpty", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "subprocess.Popen",
@@ -123,7 +123,7 @@ def install_audit_hook(job_dir: str, report: Callable[[str, str], None]) -> None
             if isinstance(path, int):
                 return
             full = os.path.realpath(os.fsdecode(path))
-            if full != os.devnull and not full.startswith(job_dir + os.sep) and full != job_dir:
+            if full != os.devnull and not full.startswith(work_dir + os.sep) and full != work_dir:
                 deny("write", full)
             created[0] += 1
             if created[0] > MAX_FILES:

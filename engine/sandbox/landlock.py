@@ -1,4 +1,4 @@
-"""Landlock: writes only in the job folder (and the GPU's device files), no TCP, signals scoped.
+"""Landlock: writes only in the work folder (and the GPU's device files), no TCP, signals scoped.
 
 Each access right is named as in linux/landlock.h, with the ABI that brought
 it; the ruleset asks only for what the running kernel knows.

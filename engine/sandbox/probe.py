@@ -91,8 +91,8 @@ def learner_traceback(exc: BaseException, filename: str) -> dict[str, Any]:
 # --- confinement -------------------------------------------------------------------------------
 
 
-def confine_kernel(job_dir: str, gpu: bool = False) -> dict[str, str]:
-    """The layers that need only the job folder: no_new_privs, Landlock, seccomp.
+def confine_kernel(work_dir: str, gpu: bool = False) -> dict[str, str]:
+    """The layers that need only the work folder: no_new_privs, Landlock, seccomp.
 
     A forked child applies them while it waits for its request (the folder is
     made before the fork), so a check does not pay for them; a spawned child
@@ -105,7 +105,7 @@ def confine_kernel(job_dir: str, gpu: bool = False) -> dict[str, str]:
         layers["no_new_privs"] = f"unavailable: {exc}"
     devices = confine.gpu_devices() if gpu else []
     for name, apply in (
-        ("landlock", lambda: landlock.install_landlock(job_dir, devices)),
+        ("landlock", lambda: landlock.install_landlock(work_dir, devices)),
         ("seccomp", lambda: seccomp.install_seccomp(gpu=gpu)),
     ):
         try:
@@ -124,26 +124,26 @@ def apply_layers(request: CheckRequest, channel: Channel, kernel: dict[str, str]
     limits = confine.ResourceLimits(seconds=request.seconds, memory_bytes=request.memory_mb << 20)
     confine.apply_rlimits(limits, address_space=not request.gpu)
     layers["rlimits"] = "active"
-    confine.install_audit_hook(request.job_dir, lambda kind, detail: channel.send(events.Violation(kind=kind, detail=detail)))
+    confine.install_audit_hook(request.work_dir, lambda kind, detail: channel.send(events.Violation(kind=kind, detail=detail)))
     layers["audit hook"] = "active"
-    layers.update(kernel if kernel is not None else confine_kernel(request.job_dir, request.gpu))
+    layers.update(kernel if kernel is not None else confine_kernel(request.work_dir, request.gpu))
     return layers
 
 
 # --- the run -----------------------------------------------------------------------------------
 
 
-def _enter_job_dir(request: CheckRequest) -> None:
+def _enter_work_dir(request: CheckRequest) -> None:
     from engine import paths
 
-    # Datasets stay where they are (read-only) though HOME moves to the job folder.
+    # Datasets stay where they are (read-only) though HOME moves to the work folder.
     if paths.DATASETS_ENV not in os.environ:  # the warm runner found it once, before forking
         os.environ[paths.DATASETS_ENV] = str(paths.datasets_dir())
-    os.chdir(request.job_dir)
-    os.environ.update(TMPDIR=request.job_dir, HOME=request.job_dir)
+    os.chdir(request.work_dir)
+    os.environ.update(TMPDIR=request.work_dir, HOME=request.work_dir)
     import tempfile
 
-    tempfile.tempdir = request.job_dir  # tempfile caches its folder: point it at the writable one
+    tempfile.tempdir = request.work_dir  # tempfile caches its folder: point it at the writable one
     sys.dont_write_bytecode = True
     sys.argv = [request.filename]
 
@@ -152,7 +152,7 @@ def execute(request: CheckRequest, channel: Channel, kernel: dict[str, str] | No
     """Run the learner's module, then every case of every check, sending events as it goes."""
     filename = request.filename or "<your code>"
     token = channel.token
-    _enter_job_dir(request)
+    _enter_work_dir(request)
     logged: list[dict[str, Any]] = []
     api = _learner_api(channel, logged)
     mods = Modules()  # bound now: the learner's code may patch imports later
@@ -217,25 +217,25 @@ def _run_case(
         return events.Result(token=token, check=index, case=case_index, error=learner_traceback(exc, filename))
 
 
-def serve(job_fd: int, event_fd: int = EVENT_FD, job_dir: str | None = None) -> None:
+def serve(request_fd: int, event_fd: int = EVENT_FD, work_dir: str | None = None) -> None:
     """Entry point of a child: read one request, run it, exit.
 
-    A pre-forked child knows its job folder in advance (`job_dir`) and confines
+    A pre-forked child knows its work folder in advance (`work_dir`) and confines
     itself to it before the request arrives; the request must then name that folder.
     """
     failed: BaseException | None = None
     try:
-        kernel = confine_kernel(job_dir) if job_dir else None
+        kernel = confine_kernel(work_dir) if work_dir else None
     except BaseException as exc:  # reported once the request (and its token) is here: never a pass
         kernel, failed = None, exc
-    with os.fdopen(job_fd, "rb") as f:
+    with os.fdopen(request_fd, "rb") as f:
         request = CheckRequest.from_json(f.read())
     # A private copy of the channel, so closing or replacing fd 3 changes nothing for us.
     channel = Channel(os.dup(event_fd), request.token)
     try:
         if failed is not None:
             raise failed
-        if job_dir and (request.job_dir != job_dir or request.gpu or not request.confine):
+        if work_dir and (request.work_dir != work_dir or request.gpu or not request.confine):
             raise RuntimeError("this child was confined for another kind of request")
         execute(request, channel, kernel)
     except BaseException as exc:  # the probe itself failed: report, never pass

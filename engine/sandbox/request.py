@@ -1,6 +1,6 @@
 """What the trusted parent asks one sandboxed child to do: a check request.
 
-The parent writes it as one JSON document on the child's job pipe; the child
+The parent writes it as one JSON document on the child's request pipe; the child
 (engine.sandbox.probe) reads it back with `from_json`.  It carries the
 learner's (or a reference's) code, the probe spec of every check, the limits,
 the run's secret token and the folder the child may write in.
@@ -26,7 +26,7 @@ class CheckRequest:
     # Spawned, may use CUDA: memory is watched as resident size instead of an address-space limit.
     gpu: bool = False
     token: str = ""  # filled in by the client for each run
-    job_dir: str = ""  # the one folder the child may write in, also filled in by the client
+    work_dir: str = ""  # the one folder the child may write in, also filled in by the client
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self)).encode()

@@ -8,8 +8,8 @@ request straight to that child.  (engine.sandbox.client.ZygoteClient is the
 other end.)
 
 Protocol on the control socket (one line each way per request):
-  client: {"op": "run"}   ->  zygote: {"pid": N, "job_dir": ...} + fds
-          (job_w, stdout_r, stderr_r, events_r, status_r)
+  client: {"op": "run"}   ->  zygote: {"pid": N, "work_dir": ...} + fds
+          (request_w, stdout_r, stderr_r, events_r, status_r)
   client: {"op": "stop"} or EOF -> the zygote kills its children and exits.
 When a child ends, the zygote writes {"status": ..., "signal": ..., "rusage": ...}
 to that child's status pipe and closes it, then kills whatever the child
@@ -53,8 +53,8 @@ class PreforkedChild:
     """A child forked ahead of its request, and our ends of its five pipes."""
 
     pid: int
-    job_dir: str
-    job_w: int
+    work_dir: str
+    request_w: int
     out_r: int
     err_r: int
     ev_r: int
@@ -70,30 +70,30 @@ class ZygoteServer:
         self.control = control
         self.children: dict[int, PreforkedChild] = {}
         self.spare: PreforkedChild | None = None
-        # The client's jobs folder: the one place bubblewrap leaves writable.
-        self.root = tempfile.mkdtemp(prefix="zygote-", dir=os.environ.get("TUTOR_JOBS_ROOT"))
+        # The client's work folder: the one place bubblewrap leaves writable.
+        self.root = tempfile.mkdtemp(prefix="zygote-", dir=os.environ.get("TUTOR_WORK_ROOT"))
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_w, False)
 
     # --- forking -------------------------------------------------------------------
 
     def prefork(self) -> PreforkedChild:
-        job_r, job_w = os.pipe()
+        request_r, request_w = os.pipe()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         ev_r, ev_w = os.pipe()
         status_r, status_w = os.pipe()
-        job_dir = tempfile.mkdtemp(dir=self.root)
+        work_dir = tempfile.mkdtemp(dir=self.root)
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child
-            self._become_child(job_r, out_w, err_w, ev_w, job_dir)
-        for fd in (job_r, out_w, err_w, ev_w):
+            self._become_child(request_r, out_w, err_w, ev_w, work_dir)
+        for fd in (request_r, out_w, err_w, ev_w):
             os.close(fd)
-        child = PreforkedChild(pid, job_dir, job_w, out_r, err_r, ev_r, status_r, status_w)
+        child = PreforkedChild(pid, work_dir, request_w, out_r, err_r, ev_r, status_r, status_w)
         self.children[pid] = child
         return child
 
-    def _become_child(self, job_r: int, out_w: int, err_w: int, ev_w: int, job_dir: str) -> None:
+    def _become_child(self, request_r: int, out_w: int, err_w: int, ev_w: int, work_dir: str) -> None:
         """Turn this fresh fork into a child that serves one check request, then exits."""
         try:
             # The zygote's signal plumbing is not ours: a learner's Ctrl-C or a SIGCHLD from
@@ -120,14 +120,14 @@ class ZygoteServer:
             os.dup2(out_w, 1)
             os.dup2(err_w, 2)
             os.dup2(ev_w, 3)
-            os.dup2(job_r, 4)
+            os.dup2(request_r, 4)
             os.closerange(5, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
             sys.stdout = open(1, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
             sys.stderr = open(2, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
             sys.stdin = open(0, closefd=False)
             from engine.sandbox import probe
 
-            probe.serve(job_fd=4, event_fd=3, job_dir=job_dir)
+            probe.serve(request_fd=4, event_fd=3, work_dir=work_dir)
         finally:
             os._exit(70)  # never return into the zygote's loop
 
@@ -137,9 +137,9 @@ class ZygoteServer:
         child = self.spare or self.prefork()
         self.spare = None
         child.handed_out = True
-        reply = json.dumps({"pid": child.pid, "job_dir": child.job_dir}).encode() + b"\n"
-        socket.send_fds(self.control, [reply], [child.job_w, child.out_r, child.err_r, child.ev_r, child.status_r])
-        for fd in (child.job_w, child.out_r, child.err_r, child.ev_r, child.status_r):
+        reply = json.dumps({"pid": child.pid, "work_dir": child.work_dir}).encode() + b"\n"
+        socket.send_fds(self.control, [reply], [child.request_w, child.out_r, child.err_r, child.ev_r, child.status_r])
+        for fd in (child.request_w, child.out_r, child.err_r, child.ev_r, child.status_r):
             os.close(fd)
 
     def reap(self) -> None:
@@ -175,9 +175,9 @@ class ZygoteServer:
         os.close(child.status_w)
         self.kill_orphans()  # after the report: the client need not wait for the scan
         if not child.handed_out:
-            for fd in (child.job_w, child.out_r, child.err_r, child.ev_r, child.status_r):
+            for fd in (child.request_w, child.out_r, child.err_r, child.ev_r, child.status_r):
                 _close(fd)
-        shutil.rmtree(child.job_dir, ignore_errors=True)
+        shutil.rmtree(child.work_dir, ignore_errors=True)
 
     def kill_orphans(self) -> None:
         """Kill processes reparented to us that we did not fork (escaped grandchildren)."""

@@ -48,7 +48,7 @@ def _check(args: argparse.Namespace, session: Session) -> int:
         return EXIT_USAGE
     # Through the session, as in the app: the attempt is recorded the same way.
     try:
-        verdict = session.check_lesson(lesson, code, variant=args.variant, filename=str(path.resolve()), mode="cli")
+        verdict = session.check(lesson, code, variant=args.variant, filename=str(path.resolve()), mode="cli")
     except LessonBroken as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

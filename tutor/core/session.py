@@ -181,7 +181,7 @@ class Session:
 
     def check(
         self,
-        lesson_id: str,
+        lesson: str | Lesson,
         code: str,
         sink: EventSink | None = None,
         mode: str = "practice",
@@ -191,24 +191,13 @@ class Session:
     ) -> Verdict:
         """Decide `code` and record the attempt (unless the run was stopped), from any thread.
 
-        The app, `tutor check` and `tutor watch` all come through here, so an
-        attempt is recorded the same way wherever it was made.
+        `lesson` is an id from the packs, or a lesson given whole (`tutor check`
+        accepts a lesson file).  The app, `tutor check` and `tutor watch` all
+        come through here, so an attempt is recorded the same way wherever it
+        was made.
         """
-        lesson = self.item(lesson_id).lesson
-        return self.check_lesson(lesson, code, sink=sink, mode=mode, filename=filename, variant=variant, run=run)
-
-    def check_lesson(
-        self,
-        lesson: Lesson,
-        code: str,
-        *,
-        sink: EventSink | None = None,
-        mode: str = "practice",
-        filename: str = "<your code>",
-        variant: int = 0,
-        run: CheckRun | None = None,
-    ) -> Verdict:
-        """`check` for a lesson given whole (`tutor check` accepts a lesson file)."""
+        if isinstance(lesson, str):
+            lesson = self.item(lesson).lesson
         run = run or CheckRun(lesson.id, code, variant=variant, mode=mode)
         checker = self._ensure_checker()
         verdict = checker.check(lesson, code, sink=sink, on_start=run.attach, filename=filename, variant=variant)
