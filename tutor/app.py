@@ -55,7 +55,7 @@ class TutorApp(App):
         self._load_keymap()
         self.push_screen(HomeScreen())
         if self.session.state.warning:
-            self.notify(self.session.state.warning, severity="warning", timeout=10)
+            self.notify(self.session.state.warning, severity="warning", timeout=10, markup=False)
         if self.start_lesson:
             self.open_lesson(self.start_lesson)
         if self.speed is not None:
@@ -122,13 +122,13 @@ class TutorApp(App):
             keymap = yaml.safe_load(paths.read_text(path)) or {}
             self.set_keymap({str(k): str(v) for k, v in keymap.items()})
         except Exception as exc:  # a bad keymap must not stop the app
-            self.notify(f"Ignoring {path}: {exc}", severity="warning")
+            self.notify(f"Ignoring {path}: {exc}", severity="warning", markup=False)
 
     def open_lesson(self, lesson_id: str) -> None:
         from tutor.screens.workspace import WorkspaceScreen
 
         if self.session.catalog.get(lesson_id) is None:
-            self.notify(f"No lesson {lesson_id!r}", severity="error")
+            self.notify(f"No lesson {lesson_id!r}", severity="error", markup=False)
             return
         # One workspace at a time: opening another lesson replaces it.
         while isinstance(self.screen, WorkspaceScreen) or self.screen.id == "browser-screen":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from rich.text import Text
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 
@@ -21,4 +22,4 @@ class LessonCommands(Provider):
 
     async def discover(self) -> Hits:
         for item in self._lessons()[:20]:
-            yield DiscoveryHit(f"{item.lesson.title} ({item.lesson.id})", partial(self.app.open_lesson, item.lesson.id))
+            yield DiscoveryHit(Text(f"{item.lesson.title} ({item.lesson.id})"), partial(self.app.open_lesson, item.lesson.id))

@@ -69,7 +69,7 @@ class SpeedMenuScreen(Screen):
             best = session.state.personal_best(lesson.id)
             pb = f"best {clock_text(best['time_to_green'])}" if best and best.get("time_to_green") else "no best yet"
             limit = lesson.time_limit or lesson.minutes * 60
-            options.add_option(Option(f"{lesson.title} · {clock_text(limit)} · {pb}", id=f"challenge:{lesson.id}"))
+            options.add_option(Option(Text(f"{lesson.title} · {clock_text(limit)} · {pb}"), id=f"challenge:{lesson.id}"))
         options.highlighted = 0
 
     @on(OptionList.OptionSelected)

@@ -325,13 +325,13 @@ class WorkspaceScreen(Screen):
         self._watched = (path, path.stat().st_mtime)
         editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
         if not editor:
-            self.notify(f"No $EDITOR set. Edit {path} anywhere: tutor re-checks on every save.", timeout=6)
+            self.notify(f"No $EDITOR set. Edit {path} anywhere: tutor re-checks on every save.", timeout=6, markup=False)
             return
         try:
             with self.app.suspend():
                 subprocess.run([*shlex.split(editor), str(path)], check=False)
         except Exception as exc:
-            self.notify(f"Could not start {editor}: {exc}", severity="error")
+            self.notify(f"Could not start {editor}: {exc}", severity="error", markup=False)
         self._poll_external()
 
     def _poll_external(self) -> None:
