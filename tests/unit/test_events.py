@@ -26,8 +26,21 @@ SAMPLES: list[ev.Event] = [
     ev.ProbeError(error="RuntimeError: the probe broke"),
     ev.Output(stream="stdout", text="hello\n"),
     ev.RunEnd(exit=0, finished=True, duration_ms=2.0),
-    ev.JobStarted(job="moons-mlp", title="t", device="cpu", device_name="CPU", epochs=4, steps_per_epoch=10,
-                  batch_size=64, params=100, amp=False, resumed_from=None, target=0.9, data="moons", train_size=640),  # fmt: skip
+    ev.JobStarted(
+        job="moons-mlp",
+        title="t",
+        device="cpu",
+        device_name="CPU",
+        epochs=4,
+        steps_per_epoch=10,
+        batch_size=64,
+        params=100,
+        amp=False,
+        resumed_from=None,
+        target=0.9,
+        data="moons",
+        train_size=640,
+    ),  # fmt: skip
     ev.Step(epoch=0, step=1, steps=10, loss=0.7, lr=0.01, samples_per_s=1000.0, eta_s=3.0, mem={"resident": 1}, global_step=1),
     ev.EpochDone(epoch=1, train_loss=0.5, train_acc=0.8, val_loss=0.6, val_acc=0.75, lr=0.01, seconds=0.3),
     ev.Checkpoint(epoch=1, path="/tmp/last.pt"),

@@ -50,8 +50,19 @@ def test_variant_drills_render_every_template_and_vary(item):
 
 
 def test_variants_are_stable_per_seed():
+    """The same variant number draws the same params in another interpreter (another hash seed)."""
+    import subprocess
+    import sys
+
     zeros = next(i.lesson for i in builtin() if i.lesson.id == "tensors/zeros")
-    assert pick_params(zeros, 5) == pick_params(zeros, 5)
+    code = (
+        "import json\nfrom engine.lessons.loader import load_catalog\nfrom engine.lessons.variants import pick_params\n"
+        "print(json.dumps(pick_params(load_catalog().get('tensors/zeros').lesson, 5), sort_keys=True))"
+    )
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                           env={**__import__("os").environ, "PYTHONHASHSEED": "12345"})  # fmt: skip
+    assert json.loads(other.stdout) == json.loads(json.dumps(pick_params(zeros, 5)))
+    assert any(pick_params(zeros, v) != pick_params(zeros, 5) for v in range(6, 12))  # and other numbers differ
     rendered, params = instantiate(zeros, 5)
     assert literal(params["shape"]) in rendered.solution
     assert f"torch.{params['dtype']}" in rendered.task
