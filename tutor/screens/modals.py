@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label, OptionList, Static, TextArea
+from textual.widgets import Button, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
 from tutor.core.text import telling_line
@@ -48,7 +48,7 @@ class SolutionScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
-            yield Label("Reference solution (Esc closes)", classes="dialog-title")
+            yield Static("Reference solution (Esc closes)", classes="dialog-title")
             yield TextArea.code_editor(self.code, language="python", read_only=True, id="solution-code")
 
 
@@ -64,7 +64,7 @@ class VersionsScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
-            yield Label("Earlier versions: Enter restores one (your current code is kept too)", classes="dialog-title")
+            yield Static("Earlier versions: Enter restores one (your current code is kept too)", classes="dialog-title")
             yield OptionList(*[Option(self._label(v), id=str(v.id)) for v in self.versions], id="versions")
 
     def _label(self, version: Any) -> Text:
