@@ -345,3 +345,46 @@ async def test_a_broken_lesson_pack_is_reported_with_the_command_that_explains_i
         await pilot.pause()
         said = " ".join(str(n.message) for n in app._notifications)
         assert "could not be loaded" in said and f"tutor lessons validate --lessons {DATA / 'broken'}" in said
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+async def test_every_key_in_the_footer_fits_on_screen(make_app, size):
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await open_lesson(pilot, "tensors/zeros")
+        await pilot.pause()
+        keys = list(app.screen.query("FooterKey"))
+        assert {k.key_display for k in keys} >= {"f5", "f1", "f6", "f7", "f8", "^n", "f9", "^q"}
+        assert all(0 < k.region.right <= size[0] for k in keys), [(k.key_display, k.region) for k in keys]
+
+
+async def test_the_solution_question_is_shown_whole_at_80_by_24(make_app):
+    from tutor.screens.modals import ConfirmScreen
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_lesson(pilot, "tensors/zeros")
+        await pilot.press("f8")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        question = app.screen.query_one(".question")
+        assert question.size.height >= 2  # wrapped onto two lines, not cut at the dialog's edge
+
+
+def test_a_crash_exits_with_a_failing_status():
+    """`tutor` whose screen raises: the traceback is shown and the shell sees a failure, not 0."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+    from tutor.core.envvars import FIRST_FRAME_ENV
+
+    code = (
+        "import sys\nimport tutor.screens.home as home\n"
+        "def boom(self):\n    raise RuntimeError('the screen fell over')\n"
+        "home.HomeScreen.compose = boom\n"
+        "from tutor.app import run_app\nsys.exit(run_app())\n"
+    )
+    env = {**__import__("os").environ, FIRST_FRAME_ENV: "1"}  # headless
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    assert out.returncode != 0 and "the screen fell over" in out.stdout + out.stderr
