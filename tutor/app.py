@@ -43,7 +43,7 @@ class TutorApp(App):
         from engine.jobs.manager import TrainingManager
 
         # The reader threads post each job event; the Runs screen updates from these messages.
-        self.jobs = TrainingManager(listener=lambda run_id, event: self.post_message(JobUpdate(run_id, event)))
+        self.jobs = TrainingManager(listener=lambda run_id: self.post_message(JobUpdate(run_id)))
         self.start_lesson = start_lesson
         self.blink = blink
         self.warm = warm

@@ -39,24 +39,13 @@ class RunFailed(Message):
 
 @dataclass
 class JobUpdate(Message):
-    """One event of a background training job, from its reader thread.
+    """A background training job has news, from its reader thread.
 
-    A step replaces the step before it in the queue (`can_replace`), so a
-    flood of progress collapses into the latest while the UI is busy.
+    One message per batch of news, however many events: the manager sends
+    the next only once the Runs screen has read this batch (TrainingManager.read).
     """
 
     run_id: int
-    event: Any  # an engine.events job event
-
-    def can_replace(self, message: Message) -> bool:
-        from engine import events
-
-        return (
-            isinstance(message, JobUpdate)
-            and message.run_id == self.run_id
-            and isinstance(self.event, events.Step)
-            and isinstance(message.event, events.Step)
-        )
 
 
 @dataclass

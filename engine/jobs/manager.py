@@ -121,6 +121,9 @@ class TrackedRun:
     epochs: list[events.EpochDone] = field(default_factory=list)
     summary: events.JobEnd | None = None
     series: Series = field(default_factory=Series)
+    # News not yet read with `TrainingManager.read`: whether anything changed, and the curves.
+    unread: bool = False
+    new_points: bool = False
 
     @property
     def fraction(self) -> float:
@@ -153,8 +156,9 @@ class TrackedRun:
                 pass  # the file is on disk; nothing to show until the run ends
 
 
-# Told of each event as it arrives, on the run's reader thread: (run id, event).
-JobListener = Callable[[int, events.Event], None]
+# Told, on a run's reader thread, that the run has news: (run id).  Once per batch of news,
+# not per event: the next notice waits until the news was read (`TrainingManager.read`).
+JobListener = Callable[[int], None]
 
 
 class TrainingManager:
@@ -178,26 +182,32 @@ class TrainingManager:
         for event in tracked.run.events():
             with self._lock:
                 tracked.take(event)
-            if self.listener is not None:
-                self.listener(tracked.id, event)
+                notify = not tracked.unread  # a short job sends tens of events a second: one notice
+                tracked.unread = True
+                tracked.new_points |= isinstance(event, events.Metric)
+            if notify and self.listener is not None:
+                self.listener(tracked.id)
 
     def snapshot(self, run_id: int | None = None, series: bool = True) -> list[TrackedRun]:
         """Copies safe to read on the UI thread (of one run, or of all); `series=False` skips the curves."""
         with self._lock:
-            return [
-                TrackedRun(
-                    t.id,
-                    t.run,
-                    t.status,
-                    t.header,
-                    t.last_step,
-                    list(t.epochs),
-                    t.summary,
-                    t.series.copy() if series else Series(),
-                )  # fmt: skip
-                for t in self._runs
-                if run_id is None or t.id == run_id
-            ]
+            return [self._copy(t, series) for t in self._runs if run_id is None or t.id == run_id]
+
+    def read(self, run_id: int, series: bool = True) -> TrackedRun | None:
+        """A copy of one run with its news, which counts as read: the next event notifies again."""
+        with self._lock:
+            tracked = next((t for t in self._runs if t.id == run_id), None)
+            if tracked is None:
+                return None
+            copy = self._copy(tracked, series)
+            copy.unread, copy.new_points = tracked.unread, tracked.new_points
+            tracked.unread = tracked.new_points = False
+            return copy
+
+    @staticmethod
+    def _copy(t: TrackedRun, series: bool) -> TrackedRun:
+        return TrackedRun(t.id, t.run, t.status, t.header, t.last_step, list(t.epochs), t.summary,
+                          t.series.copy() if series else Series())  # fmt: skip
 
     def cancel(self, run_id: int) -> None:
         with self._lock:

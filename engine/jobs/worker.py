@@ -29,7 +29,7 @@ from engine import events
 from engine.jobs.devices import device_name, memory, pick_device
 from engine.jobs.specs import JOBS, JobSpec
 
-STEP_EVENT_S = 0.2  # at most five step events a second: the loop must not pay for its progress bar
+STEP_EVENT_S = 0.5  # at most two step events a second: neither the loop nor the app pays for the progress bar
 
 
 # --- data -----------------------------------------------------------------------------------------

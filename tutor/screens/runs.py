@@ -19,14 +19,13 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Label, ProgressBar, Select
 
-from engine import events
 from engine.jobs.manager import TrackedRun
 from engine.jobs.specs import JOBS
 from tutor.messages import JobUpdate
 from tutor.widgets.chart import MetricsChart
 from tutor.widgets.footer import KeyFooter
 
-FLUSH_S = 0.5  # the table, bar and detail show job events at most this often
+FLUSH_S = 1.0  # the table, bar and detail show job news at most this often
 COLUMNS = ("#", "job", "device", "status", "epoch", "progress", "samples/s", "ETA", "val acc", "test acc")
 
 
@@ -104,7 +103,6 @@ class RunsScreen(Screen):
 
     def on_mount(self) -> None:
         self._pending: set[int] = set()
-        self._new_points = False
         self.title = "Runs"
         self.sub_title = "training jobs on the GPU when there is one"
         table = self.query_one(DataTable)
@@ -112,6 +110,7 @@ class RunsScreen(Screen):
             table.add_column(name, key=name)
         for tracked in self.manager.snapshot():
             table.add_row(*row_cells(tracked), key=str(tracked.id))
+            self.manager.read(tracked.id, series=False)  # what is shown is read: news notify again
         if table.row_count:
             table.move_cursor(row=table.row_count - 1)
         self._show_selected()
@@ -152,28 +151,24 @@ class RunsScreen(Screen):
     # --- updates -----------------------------------------------------------------------
 
     def job_update(self, message: JobUpdate) -> None:
-        """One event of one run (forwarded by the app): noted now, shown at the next flush.
+        """A run has news (forwarded by the app): read it at the next flush.
 
-        A job sends several events a second; repainting the table and the chart
-        for each cost more than the job's own progress is worth, so the screen
-        shows what changed at most every FLUSH_S.
+        Reading and repainting for every event cost more than a job's progress
+        is worth, so the screen shows what changed at most every FLUSH_S.
         """
         self._pending.add(message.run_id)
-        self._new_points |= isinstance(message.event, events.Metric) and message.run_id == self._selected_id()
         if self._flush_timer is None:
             self._flush_timer = self.set_timer(FLUSH_S, self._flush)
 
     def _flush(self) -> None:
         self._flush_timer = None
         pending, self._pending = self._pending, set()
-        new_points, self._new_points = self._new_points, False
         selected = self._selected_id()
         table = self.query_one(DataTable)
         for run_id in sorted(pending):
-            tracked = self.manager.snapshot(run_id, series=new_points and run_id == selected)
-            if not tracked:
+            t = self.manager.read(run_id, series=run_id == selected)
+            if t is None:
                 continue
-            t = tracked[0]
             key = str(t.id)
             if key not in table.rows:
                 table.add_row(*row_cells(t), key=key)
@@ -182,7 +177,7 @@ class RunsScreen(Screen):
                     if table.get_cell(key, column) != value:
                         table.update_cell(key, column, value, update_width=True)
             if run_id == selected:
-                self._show(t, chart_changed=new_points)
+                self._show(t, chart_changed=t.new_points)
 
     @on(DataTable.RowHighlighted)
     def _selected(self) -> None:

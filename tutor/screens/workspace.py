@@ -133,7 +133,6 @@ class WorkspaceScreen(Screen):
         self.session.open(self.lesson_id)
         self.query_one("#editor", TextArea).focus()
         self.query_one("#run-progress").display = False
-        self.set_interval(WATCH_S, self._poll_external)
 
     @property
     def editor(self) -> TextArea:
@@ -322,6 +321,8 @@ class WorkspaceScreen(Screen):
         self.save_now()
         path = self.session.exercise_file(self.lesson_id)
         path.write_text(self.editor.text, encoding="utf-8")
+        if self._watched is None:  # polled from now on: a stat twice a second, only once F7 was used
+            self.set_interval(WATCH_S, self._poll_external)
         self._watched = (path, path.stat().st_mtime)
         editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
         if not editor:
