@@ -155,6 +155,16 @@ class Session:
 
     def open(self, lesson_id: str) -> None:
         self.state.set_last_lesson(lesson_id)
+        self.state.note(lesson_id, "opened")  # a review's time to green counts from here
+
+    def solution_shown(self, lesson_id: str) -> None:
+        """The learner looked at the reference: today's review of the lesson is Again."""
+        self.state.note(lesson_id, "solution")
+        item = self.catalog.get(lesson_id)
+        if item is not None:
+            from tutor.core import review
+
+            review.record(self.state, item.lesson)
 
     def hint(self, lesson_id: str, level: int) -> str:
         lesson = self.lesson(lesson_id)
@@ -203,15 +213,19 @@ class Session:
         verdict = checker.check(lesson, code, sink=sink, on_start=run.attach, filename=filename, variant=variant)
         run.verdict = verdict
         if not verdict.cancelled:
-            self.record(lesson.id, verdict, mode)
+            self.record(lesson, verdict, mode)
         return verdict
 
-    def record(self, lesson_id: str, verdict: Verdict, mode: str) -> None:
+    def record(self, lesson: Lesson, verdict: Verdict, mode: str) -> None:
+        """The attempt, and the lesson's review card re-rated from today's attempts."""
+        from tutor.core import review  # fsrs: loaded with the first check, not with the app
+
         passed, total = verdict.score
         self.state.record_attempt(
-            lesson_id, passed=verdict.passed, checks_passed=passed, checks_total=total,
+            lesson.id, passed=verdict.passed, checks_passed=passed, checks_total=total,
             duration_ms=int(verdict.duration_ms), mode=mode,
         )  # fmt: skip
+        review.record(self.state, lesson)
 
     def close(self) -> None:
         if self._runner is not None:

@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Iterator, Literal
 
 from engine import paths
+from tutor.core import clock
 
 Status = Literal["new", "attempted", "done"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: review cards, their logs, and lesson events (opened, hint, solution)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS progress (
@@ -60,6 +61,29 @@ CREATE TABLE IF NOT EXISTS speed_attempts (
     record TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS speed_challenge ON speed_attempts (challenge, at);
+CREATE TABLE IF NOT EXISTS cards (
+    lesson_id TEXT PRIMARY KEY,
+    card TEXT NOT NULL,
+    due REAL NOT NULL,
+    day TEXT NOT NULL,
+    before_day TEXT
+);
+CREATE TABLE IF NOT EXISTS review_logs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    lesson_id TEXT NOT NULL,
+    day TEXT NOT NULL,
+    at REAL NOT NULL,
+    rating INTEGER NOT NULL,
+    time_to_green REAL,
+    UNIQUE (lesson_id, day)
+);
+CREATE TABLE IF NOT EXISTS lesson_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    lesson_id TEXT NOT NULL,
+    at REAL NOT NULL,
+    kind TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS lesson_events_lesson ON lesson_events (lesson_id, at);
 CREATE TABLE IF NOT EXISTS code_versions (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     lesson_id TEXT NOT NULL,
@@ -126,7 +150,9 @@ class State:
             if ok != "ok":
                 raise sqlite3.DatabaseError(f"integrity check failed: {ok}")
             db.executescript(_SCHEMA)
-            db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+            # Every table is created if missing, so an older database gains the new ones in place
+            # with nothing lost; the version says which release last opened it.
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         except sqlite3.DatabaseError:
             db.close()
             raise
@@ -176,7 +202,7 @@ class State:
         duration_ms: int,
         mode: str = "practice",
     ) -> None:
-        now = time.time()
+        now = clock.timestamp()
         with self._tx() as db:
             db.execute(
                 "INSERT INTO attempts (lesson_id, at, passed, checks_passed, checks_total, duration_ms, mode)"
@@ -196,14 +222,59 @@ class State:
             )
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_lesson', ?)", (lesson_id,))
 
+    # --- review cards (tutor.core.review decides; this stores) ---------------------------
+
+    def note(self, lesson_id: str, kind: str) -> None:
+        """A lesson event that a review's rating reads: opened, hint, solution."""
+        with self._tx() as db:
+            db.execute("INSERT INTO lesson_events (lesson_id, at, kind) VALUES (?, ?, ?)", (lesson_id, clock.timestamp(), kind))
+
+    def events_between(self, lesson_id: str, start: float, end: float) -> list[tuple[float, str]]:
+        return self._rows(
+            "SELECT at, kind FROM lesson_events WHERE lesson_id=? AND at>=? AND at<? ORDER BY id", (lesson_id, start, end)
+        )
+
+    def attempts_between(self, lesson_id: str, start: float, end: float) -> list[tuple[float, bool]]:
+        rows = self._rows(
+            "SELECT at, passed FROM attempts WHERE lesson_id=? AND at>=? AND at<? ORDER BY id", (lesson_id, start, end)
+        )
+        return [(at, bool(passed)) for at, passed in rows]
+
+    def card(self, lesson_id: str) -> tuple[str, str, str | None] | None:
+        """(card JSON, day of its last review, card JSON before that day's first review)."""
+        row = self._row("SELECT card, day, before_day FROM cards WHERE lesson_id=?", (lesson_id,))
+        return (row[0], row[1], row[2]) if row else None
+
+    def cards(self) -> dict[str, tuple[str, float]]:
+        """Every card: lesson id -> (card JSON, due timestamp)."""
+        return {row[0]: (row[1], row[2]) for row in self._rows("SELECT lesson_id, card, due FROM cards")}
+
+    def save_review(self, lesson_id: str, card: str, due: float, day: str, before_day: str | None, rating: int,
+                    time_to_green: float | None) -> None:  # fmt: skip
+        """The day's review of a lesson: its card after it, and one log row a day (replaced by a later attempt)."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO cards (lesson_id, card, due, day, before_day) VALUES (?, ?, ?, ?, ?)",
+                (lesson_id, card, due, day, before_day),
+            )
+            db.execute(
+                "INSERT OR REPLACE INTO review_logs (lesson_id, day, at, rating, time_to_green) VALUES (?, ?, ?, ?, ?)",
+                (lesson_id, day, clock.timestamp(), rating, time_to_green),
+            )
+
+    def review_log(self, lesson_id: str) -> list[tuple[str, int, float | None]]:
+        """(day, rating, time to green) of every day the lesson was reviewed, oldest first."""
+        return self._rows("SELECT day, rating, time_to_green FROM review_logs WHERE lesson_id=? ORDER BY day", (lesson_id,))
+
     def use_hint(self, lesson_id: str, level: int) -> None:
         """Remember the deepest hint level the learner has seen."""
         with self._tx() as db:
             db.execute(
                 "INSERT INTO progress (lesson_id, hints_used, last_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (lesson_id) DO UPDATE SET hints_used = MAX(hints_used, excluded.hints_used)",
-                (lesson_id, level, time.time()),
+                (lesson_id, level, clock.timestamp()),
             )
+            db.execute("INSERT INTO lesson_events (lesson_id, at, kind) VALUES (?, ?, 'hint')", (lesson_id, clock.timestamp()))
 
     def last_lesson(self) -> str | None:
         row = self._row("SELECT value FROM meta WHERE key='last_lesson'")
@@ -222,7 +293,7 @@ class State:
         with self._tx() as db:
             db.execute(
                 "INSERT INTO speed_attempts (challenge, kind, at, time_to_green, score, record) VALUES (?, ?, ?, ?, ?, ?)",
-                (record["challenge"], record["kind"], time.time(), record.get("time_to_green"), record["score"],
+                (record["challenge"], record["kind"], clock.timestamp(), record.get("time_to_green"), record["score"],
                  json.dumps(record)),
             )  # fmt: skip
 
@@ -253,7 +324,7 @@ class State:
 
     def save_code(self, lesson_id: str, text: str, reason: str = "autosave") -> None:
         """Save the learner's code; the text it replaces becomes a version first."""
-        now = time.time()
+        now = clock.timestamp()
         with self._tx() as db:
             row = db.execute("SELECT text, saved_at FROM code WHERE lesson_id=?", (lesson_id,)).fetchone()
             if row and row[0] == text:
@@ -267,7 +338,7 @@ class State:
 
     def keep_version(self, lesson_id: str, text: str, reason: str) -> None:
         with self._tx() as db:
-            _add_version(db, lesson_id, text, time.time(), reason)
+            _add_version(db, lesson_id, text, clock.timestamp(), reason)
 
     def versions(self, lesson_id: str) -> list[CodeVersion]:
         rows = self._rows("SELECT id, text, saved_at, reason FROM code_versions WHERE lesson_id=? ORDER BY id DESC", (lesson_id,))

@@ -300,12 +300,14 @@ class WorkspaceScreen(Screen):
     def action_solution(self) -> None:
         lesson = self.lesson
         done = self.session.state.progress(self.lesson_id).status == "done"
-        if done:
+        if done:  # seen before today's green, it still makes today's review Again
+            self.session.solution_shown(self.lesson_id)
             self.app.push_screen(SolutionScreen(lesson.solution))
             return
 
         def confirmed(yes: bool | None) -> None:
             if yes:
+                self.session.solution_shown(self.lesson_id)
                 self.app.push_screen(SolutionScreen(lesson.solution))
 
         self.app.push_screen(ConfirmScreen("You have not passed this lesson yet. Show the reference solution anyway?"), confirmed)
