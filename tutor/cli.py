@@ -103,6 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
     _json_arg(ls)
     ls.set_defaults(run="tutor.commands.data:list_datasets")
 
+    p = sub.add_parser("today", help="today's plan: due reviews first, then new lessons, sized to your daily goal")
+    p.add_argument("--goal", type=int, metavar="MINUTES", help="set your daily goal in minutes (default 30)")
+    _json_arg(p)
+    _lessons_arg(p)
+    p.set_defaults(run="tutor.commands.today:today")
+
     p = sub.add_parser("stats", help="your progress per track and seed, attempts and timed runs")
     _json_arg(p)
     _lessons_arg(p)

@@ -149,3 +149,16 @@ def test_bench_ui_measures_the_app_in_a_terminal():
     assert lines[-1].startswith("ui_cpu home_pct=") and "key_p95_ms=" in lines[-1]
     assert all(result[k] >= 0 for k in ("home_pct", "workspace_pct", "runs_pct"))
     assert 0 < result["key_p50_ms"] <= result["key_p95_ms"] < 5000
+
+
+def test_today_plans_new_lessons_then_brings_a_passed_one_back(tmp_path):
+    good = tmp_path / "zeros.py"
+    good.write_text("import torch\nz = torch.zeros(1, 10, dtype=torch.bool)\n")
+    day1 = {"TUTOR_NOW": "2026-12-01T09:00"}
+    plan = json.loads(run_cli("today", "--json", env=day1).stdout)
+    assert plan["reviews"] == [] and plan["new"][0]["id"] == "tensors/zeros" and plan["minutes"] >= plan["goal_minutes"]
+    assert run_cli("check", "tensors/zeros", str(good), env=day1).returncode == 0
+    day2 = json.loads(run_cli("today", "--json", env={"TUTOR_NOW": "2026-12-02T09:00"}).stdout)
+    assert day2["reviews"] == [] and "tensors/zeros" not in [n["id"] for n in day2["new"]]
+    later = json.loads(run_cli("today", "--json", "--goal", "45", env={"TUTOR_NOW": "2027-01-15T09:00"}).stdout)
+    assert later["reviews"][0]["id"] == "tensors/zeros" and later["goal_minutes"] == 45

@@ -142,3 +142,32 @@ def test_a_database_of_the_previous_release_upgrades_with_nothing_lost(tmp_path)
     assert state.speed_history("sprint")[0]["score"] == 130 and state.last_lesson() == "tensors/zeros"
     assert state.cards() == {}  # the new tables are there, empty
     assert state._row("SELECT value FROM meta WHERE key='schema'") == ("2",)
+
+
+def test_the_plan_mixes_repetition_and_applications_65_35_by_minutes(tmp_path, at):
+    from engine.lessons.loader import load_catalog
+    from tutor.core import plan
+
+    at(DAY1)
+    state = State(tmp_path / "s.db")
+    catalog = load_catalog()
+    day = plan.build(state, catalog, goal=120)
+    assert abs(day.share() - plan.REPETITION_SHARE) <= 0.05
+    short = plan.build(state, catalog)  # the default goal: filled, by no more than one lesson
+    assert plan.DEFAULT_GOAL_MINUTES <= short.minutes < plan.DEFAULT_GOAL_MINUTES + max(i.minutes for i in short.items)
+    assert all(not i.review for i in short.items) and short.items[0].lesson_id == catalog.lessons[0].lesson.id
+
+
+def test_due_reviews_come_first_in_the_plan_as_a_new_variant(tmp_path, at):
+    from engine.lessons.loader import load_catalog
+    from tutor.core import plan
+
+    catalog = load_catalog()
+    zeros = catalog.get("tensors/zeros").lesson
+    state = State(tmp_path / "s.db")
+    at(DAY1)
+    attempt(state, zeros, passed=True)
+    assert plan.build(state, catalog, goal=30).items[0].lesson_id != zeros.id  # done today: not planned again
+    at(DAY1 + timedelta(days=30))
+    first = plan.build(state, catalog, goal=30).items[0]
+    assert first.lesson_id == zeros.id and first.review and first.variant == 1 and 0 < first.recall < 0.9

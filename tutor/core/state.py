@@ -276,6 +276,15 @@ class State:
             )
             db.execute("INSERT INTO lesson_events (lesson_id, at, kind) VALUES (?, ?, 'hint')", (lesson_id, clock.timestamp()))
 
+    def setting(self, key: str) -> str | None:
+        """A learner's setting (daily_goal, ...), kept beside their progress."""
+        row = self._row("SELECT value FROM meta WHERE key=?", (f"setting:{key}",))
+        return row[0] if row else None
+
+    def set_setting(self, key: str, value: str) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (f"setting:{key}", value))
+
     def last_lesson(self) -> str | None:
         row = self._row("SELECT value FROM meta WHERE key='last_lesson'")
         return row[0] if row else None

@@ -1,0 +1,84 @@
+"""Today's plan: due reviews first, then new lessons in course order, mixed and sized to a goal.
+
+The course's method is fluency by repetition: about 65 % of the time on
+repetition (drills and quizzes) and 35 % on applications.  The plan keeps
+that mix by estimated minutes across the whole day, reviews included, and
+stops once the learner's daily goal (default 30 minutes) is filled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from tutor.core import clock, review
+from tutor.core.state import Progress, State
+
+DEFAULT_GOAL_MINUTES = 30
+REPETITION_SHARE = 0.65
+REPETITION_KINDS = ("drill", "quiz")
+
+
+@dataclass(frozen=True)
+class Item:
+    lesson_id: str
+    kind: str
+    minutes: int
+    review: bool  # due again, or new today
+    variant: int = 0  # reviews come back as a fresh seeded variant
+    recall: float | None = None  # for a review: how likely it is still remembered
+
+
+@dataclass
+class Plan:
+    day: str
+    goal_minutes: int
+    items: list[Item] = field(default_factory=list)
+
+    @property
+    def minutes(self) -> int:
+        return sum(i.minutes for i in self.items)
+
+    def share(self) -> float:
+        """The share of the plan's minutes spent on repetition (drills and quizzes)."""
+        total = self.minutes
+        return sum(i.minutes for i in self.items if i.kind in REPETITION_KINDS) / total if total else 0.0
+
+
+def goal_minutes(state: State) -> int:
+    value = state.setting("daily_goal")
+    return int(value) if value and value.isdigit() else DEFAULT_GOAL_MINUTES
+
+
+def build(state: State, catalog, moment: datetime | None = None, goal: int | None = None) -> Plan:
+    moment = moment or clock.now()
+    goal = goal or goal_minutes(state)
+    plan = Plan(moment.astimezone().date().isoformat(), goal)
+    by_id = catalog.by_id()
+    for due in review.due_reviews(state, moment):
+        item = by_id.get(due.lesson_id)
+        if item is None:
+            continue  # a lesson from a pack that is not loaded now
+        variant = len(state.review_log(due.lesson_id))  # a new variant for each review
+        plan.items.append(Item(due.lesson_id, item.lesson.kind, item.lesson.minutes, True, variant, due.recall))
+    progress = state.all_progress()
+    fresh = [
+        i.lesson for i in catalog.lessons
+        if progress.get(i.lesson.id, Progress(i.lesson.id)).status == "new" and review.reviewable(i.lesson)
+    ]  # fmt: skip
+    repetition = [lesson for lesson in fresh if lesson.kind in REPETITION_KINDS]
+    applications = [lesson for lesson in fresh if lesson.kind not in REPETITION_KINDS]
+    while plan.minutes < goal and (repetition or applications):
+        # Of the next drill and the next application in course order, take the one that leaves
+        # the day's mix nearest 65/35 by minutes.
+        candidates = [queue[0] for queue in (repetition, applications) if queue]
+        lesson = min(candidates, key=lambda c: abs(_share_with(plan, c) - REPETITION_SHARE))
+        (repetition if lesson.kind in REPETITION_KINDS else applications).pop(0)
+        plan.items.append(Item(lesson.id, lesson.kind, lesson.minutes, False))
+    return plan
+
+
+def _share_with(plan: Plan, lesson) -> float:
+    repetition = sum(i.minutes for i in plan.items if i.kind in REPETITION_KINDS)
+    repetition += lesson.minutes if lesson.kind in REPETITION_KINDS else 0
+    return repetition / (plan.minutes + lesson.minutes)
