@@ -171,3 +171,18 @@ def test_due_reviews_come_first_in_the_plan_as_a_new_variant(tmp_path, at):
     at(DAY1 + timedelta(days=30))
     first = plan.build(state, catalog, goal=30).items[0]
     assert first.lesson_id == zeros.id and first.review and first.variant == 1 and 0 < first.recall < 0.9
+
+
+def test_the_streak_counts_days_in_a_row_up_to_today(tmp_path, at):
+    from tutor.core import plan
+
+    state = State(tmp_path / "s.db")
+    for n in range(3):
+        at(DAY1 + timedelta(days=n))
+        attempt(state, DRILL, passed=n > 0)
+    assert plan.streak(state) == 3
+    at(DAY1 + timedelta(days=3, hours=1))
+    assert plan.streak(state) == 3  # today is still open
+    at(DAY1 + timedelta(days=4))
+    assert plan.streak(state) == 0
+    assert state.reviews_done() == 3 and len(state.practice_days()) == 3

@@ -9,8 +9,9 @@ from rich.console import Console
 from rich.table import Table
 
 from tutor.commands import EXIT_OK
+from tutor.core import plan, review
 from tutor.core.session import Session
-from tutor.core.text import bar
+from tutor.core.text import bar, plural
 
 
 def stats(args: argparse.Namespace) -> int:
@@ -28,6 +29,10 @@ def stats(args: argparse.Namespace) -> int:
         "attempts": attempts,
         "hints_used": sum(p.hints_used for p in progress.values()),
         "speed_attempts": len(speed),
+        "streak_days": plan.streak(session.state),
+        "days_practised": len(session.state.practice_days()),
+        "reviews_done": session.state.reviews_done(),
+        "reviews_due_next_7_days": review.forecast(session.state),
     }
     if args.json:
         print(json.dumps(data, indent=2))
@@ -35,6 +40,8 @@ def stats(args: argparse.Namespace) -> int:
     console = Console()
     console.print(f"[b]{data['lessons_done']}[/] of {data['lessons_total']} lessons done · {attempts} checks run · "
                   f"{data['hints_used']} hint levels seen · {len(speed)} timed attempts")  # fmt: skip
+    console.print(f"streak {plural(data['streak_days'], 'day')} · {plural(data['days_practised'], 'day')} practised · "
+                  f"{plural(data['reviews_done'], 'review')} · due in the next 7 days: {data['reviews_due_next_7_days']}")  # fmt: skip
     table = Table(title="by track", title_justify="left")
     for col in ("track", "progress", "done"):
         table.add_column(col)

@@ -9,7 +9,7 @@ stops once the learner's daily goal (default 30 minutes) is filled.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from tutor.core import clock, review
 from tutor.core.state import Progress, State
@@ -43,6 +43,19 @@ class Plan:
         """The share of the plan's minutes spent on repetition (drills and quizzes)."""
         total = self.minutes
         return sum(i.minutes for i in self.items if i.kind in REPETITION_KINDS) / total if total else 0.0
+
+
+def streak(state: State, moment: datetime | None = None) -> int:
+    """Days in a row with practice, ending today (or yesterday, while today is still open)."""
+    day = (moment or clock.now()).astimezone().date()
+    practised = set(state.practice_days())
+    if day.isoformat() not in practised:
+        day -= timedelta(days=1)
+    count = 0
+    while day.isoformat() in practised:
+        count += 1
+        day -= timedelta(days=1)
+    return count
 
 
 def goal_minutes(state: State) -> int:

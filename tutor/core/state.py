@@ -276,6 +276,14 @@ class State:
             )
             db.execute("INSERT INTO lesson_events (lesson_id, at, kind) VALUES (?, ?, 'hint')", (lesson_id, clock.timestamp()))
 
+    def practice_days(self) -> list[str]:
+        """The local days (ISO dates) on which the learner checked any code, oldest first."""
+        rows = self._rows("SELECT DISTINCT date(at, 'unixepoch', 'localtime') FROM attempts ORDER BY 1")
+        return [row[0] for row in rows]
+
+    def reviews_done(self) -> int:
+        return self._row("SELECT COUNT(*) FROM review_logs")[0]
+
     def setting(self, key: str) -> str | None:
         """A learner's setting (daily_goal, ...), kept beside their progress."""
         row = self._row("SELECT value FROM meta WHERE key=?", (f"setting:{key}",))
