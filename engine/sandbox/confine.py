@@ -40,6 +40,9 @@ VIOLATIONS = {
 }
 
 MAX_FILES = 256
+# Threads a checked submission may ask torch for: more only spend its CPU-time budget
+# faster, and each reserves stack that counts against its address-space limit.
+MAX_TORCH_THREADS = 4
 # "1" inside a zygote started under bubblewrap, "0" where bubblewrap is off or failed to start.
 BWRAP_ENV = "TUTOR_BWRAP"
 
@@ -82,6 +85,22 @@ def apply_rlimits(limits: ResourceLimits, address_space: bool = True) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     # An oversized write then fails with EFBIG instead of killing silently.
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+def cap_torch_threads(most: int = MAX_TORCH_THREADS) -> None:
+    """Make `torch.set_num_threads(n)` give min(n, most) threads, so the code still runs."""
+    import torch
+
+    if getattr(torch.set_num_threads, "capped", False):
+        return
+    uncapped = torch.set_num_threads
+
+    def set_num_threads(n: int) -> None:
+        uncapped(max(1, min(int(n), most)))
+
+    set_num_threads.capped = True  # type: ignore[attr-defined]
+    set_num_threads.__doc__ = uncapped.__doc__
+    torch.set_num_threads = set_num_threads
 
 
 # --- audit hook ----------------------------------------------------------------------

@@ -123,6 +123,8 @@ def apply_layers(request: CheckRequest, channel: Channel, kernel: dict[str, str]
         layers["bubblewrap"] = "active"
     limits = confine.ResourceLimits(seconds=request.seconds, memory_bytes=request.memory_mb << 20)
     confine.apply_rlimits(limits, address_space=not request.gpu)
+    if not request.gpu:
+        confine.cap_torch_threads()
     layers["rlimits"] = "active"
     confine.install_audit_hook(request.work_dir, lambda kind, detail: channel.send(events.Violation(kind=kind, detail=detail)))
     layers["audit hook"] = "active"

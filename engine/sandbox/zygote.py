@@ -277,6 +277,9 @@ def warm_imports() -> None:
     gc.freeze()
 
 
+M_ARENA_MAX = -8  # glibc's mallopt parameter number
+
+
 def main() -> None:
     fd = int(sys.argv[1])
     control = socket.socket(fileno=fd)
@@ -284,6 +287,10 @@ def main() -> None:
     # Escaped grandchildren are reparented to us, not to init, so kill_orphans can find them.
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # die with the client
+    # Each thread that mallocs may get an arena that reserves 64 MiB of address space; a
+    # child's memory limit is on address space, so a submission that starts many threads
+    # would be told it used memory it never touched. Two arenas are plenty for one check.
+    libc.mallopt(M_ARENA_MAX, 2)
     warm_imports()
     control.sendall(json.dumps({"ready": True, "pid": os.getpid()}).encode() + b"\n")
     ZygoteServer(control).serve()

@@ -266,6 +266,13 @@ def test_many_threads_neither_hang_nor_pass(checker):
     judge(checker, code + CORRECT, (f"ran longer than {LIMIT_S:g} s", f"used more than {LIMIT_S:g} s of CPU time"))
 
 
+def test_asking_for_many_threads_is_not_mistaken_for_a_memory_hog(checker):
+    """64 threads each reserve stack and a malloc arena: address space, not memory used."""
+    code = "import torch\ntorch.set_num_threads(64)\nx = torch.randn(1000, 1000)\nfor _ in range(4):\n    (x @ x).softmax(1).sum()\n"
+    verdict = checker.check(LESSON, code + CORRECT)
+    assert verdict.passed, verdict.problem
+
+
 def test_runner_still_answers_after_the_attacks(checker):
     assert checker.check(LESSON, CORRECT).passed
 

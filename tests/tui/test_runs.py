@@ -47,11 +47,12 @@ async def test_cancel_a_run_from_the_screen(make_app):
         await pilot.press("f3")
         await pilot.pause()
         app.jobs.start("moons-mlp", epochs=100_000)
-        for _ in range(200):
+        table = app.screen.query_one(DataTable)
+        for _ in range(300):  # started elsewhere: the screen lists it at its next flush
             await asyncio.sleep(0.1)
-            if app.jobs.snapshot()[0].epochs:
+            if app.jobs.snapshot()[0].epochs and table.row_count:
                 break
-        await pilot.pause(0.3)
+        assert table.row_count == 1
         await pilot.press("x")
         for _ in range(100):
             await asyncio.sleep(0.1)

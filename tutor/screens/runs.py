@@ -137,9 +137,11 @@ class RunsScreen(Screen):
 
     def action_cancel(self) -> None:
         run_id = self._selected_id()
-        if run_id is not None:
-            self.manager.cancel(run_id)
-            self.notify(f"Cancelling run {run_id}…", timeout=2)
+        if run_id is None:
+            self.notify("No run is listed yet: start one with s.", timeout=3)
+            return
+        self.manager.cancel(run_id)
+        self.notify(f"Cancelling run {run_id}…", timeout=2)
 
     def _selected_id(self) -> int | None:
         table = self.query_one(DataTable)
