@@ -268,7 +268,9 @@ def test_many_threads_neither_hang_nor_pass(checker):
 
 def test_asking_for_many_threads_is_not_mistaken_for_a_memory_hog(checker):
     """64 threads each reserve stack and a malloc arena: address space, not memory used."""
-    code = "import torch\ntorch.set_num_threads(64)\nx = torch.randn(1000, 1000)\nfor _ in range(4):\n    (x @ x).softmax(1).sum()\n"
+    code = (
+        "import torch\ntorch.set_num_threads(64)\nx = torch.randn(1000, 1000)\nfor _ in range(4):\n    (x @ x).softmax(1).sum()\n"
+    )
     verdict = checker.check(LESSON, code + CORRECT)
     assert verdict.passed, verdict.problem
 
