@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="check a file against a lesson (exit 0 pass, 1 fail, 2 error)")
     p.add_argument("id", help="lesson id, or a path to a lesson YAML file")
     p.add_argument("file", help="your Python file")
-    p.add_argument("--variant", type=int, default=0)
+    p.add_argument("--variant", type=int, help="which seeded variant (default: the one you are on)")
     _json_arg(p)
     _lessons_arg(p)
     p.set_defaults(run="tutor.commands.check:check")
@@ -127,6 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
     _lessons_arg(p)
     p.set_defaults(run="tutor.commands.watch:watch")
 
+    p = sub.add_parser("review", help="work through today's plan in your editor: each item is checked on every save")
+    p.add_argument("--once", action="store_true", help="stop after the first item passes")
+    _lessons_arg(p)
+    p.set_defaults(run="tutor.commands.review:review")
+
     p = sub.add_parser("dev", help="lesson author checks")
     dsub = p.add_subparsers(dest="dev_command", metavar="ACTION", required=True)
     d = dsub.add_parser("check", help="starter fails, reference passes, every decoy fails naming its mistake")
@@ -135,6 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
     _json_arg(d)
     _lessons_arg(d)
     d.set_defaults(run="tutor.commands.dev:check_lessons")
+    d = dsub.add_parser("variants", help="do a drill's variants change the code the learner types? (20 drawn, 5 must differ)")
+    d.add_argument("ids", nargs="*", help="lesson ids (default: every drill with params)")
+    _json_arg(d)
+    _lessons_arg(d)
+    d.set_defaults(run="tutor.commands.dev:variant_spread")
 
     p = sub.add_parser("bench", help="measure the engine and the app: figures and ratios in one run")
     p.add_argument(

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from datetime import datetime, timedelta
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from fsrs import Rating
 
 from tutor.core import clock, review
-from tutor.core.state import State
+from tutor.core.state import SCHEMA_VERSION, State
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 
 DAY1 = datetime(2026, 12, 1, 9, 0).astimezone()
 DRILL = SimpleNamespace(id="tensors/zeros", kind="drill", requires=SimpleNamespace(device="cpu"))
@@ -141,7 +145,23 @@ def test_a_database_of_the_previous_release_upgrades_with_nothing_lost(tmp_path)
     assert state.code("tensors/zeros") == "z = 1" and [v.text for v in state.versions("tensors/zeros")] == ["z = 0"]
     assert state.speed_history("sprint")[0]["score"] == 130 and state.last_lesson() == "tensors/zeros"
     assert state.cards() == {}  # the new tables are there, empty
-    assert state._row("SELECT value FROM meta WHERE key='schema'") == ("2",)
+    assert state._row("SELECT value FROM meta WHERE key='schema'") == (str(SCHEMA_VERSION),)
+
+
+def test_a_database_written_by_the_last_release_upgrades_with_nothing_lost(tmp_path, at):
+    """A real schema-2 database, written by the release before this one through its Session."""
+    path = tmp_path / "state.sqlite3"
+    shutil.copy(FIXTURES / "state-schema2.sqlite3", path)
+    state = State(path)
+    assert state.warning is None
+    assert state.progress("tensors/zeros").attempts == 2 and state.progress("tensors/arange").hints_used == 1
+    assert state.code("tensors/zeros") is not None and len(state.versions("tensors/zeros")) == 1
+    assert state.speed_history("sprint")[0]["score"] == 10 and state.setting("daily_goal") == "45"
+    assert "tensors/zeros" in state.cards() and state.review_log("tensors/zeros")
+    at(datetime(2026, 12, 7, 9, 0).astimezone())
+    state.record_mistakes("tensors/zeros", ["built ones instead of zeros"], ["creation"])  # the new table works
+    assert state.mistake_counts()[0][:2] == ("built ones instead of zeros", "tensors/zeros")
+    assert state._row("SELECT value FROM meta WHERE key='schema'") == (str(SCHEMA_VERSION),)
 
 
 def test_the_plan_mixes_repetition_and_applications_65_35_by_minutes(tmp_path, at):
@@ -167,7 +187,9 @@ def test_due_reviews_come_first_in_the_plan_as_a_new_variant(tmp_path, at):
     state = State(tmp_path / "s.db")
     at(DAY1)
     attempt(state, zeros, passed=True)
-    assert plan.build(state, catalog, goal=30).items[0].lesson_id != zeros.id  # done today: not planned again
+    today = plan.build(state, catalog, goal=30)
+    assert today.items[0].lesson_id == zeros.id and today.items[0].done  # done today: shown done, not again
+    assert today.next_item().lesson_id != zeros.id
     at(DAY1 + timedelta(days=30))
     first = plan.build(state, catalog, goal=30).items[0]
     assert first.lesson_id == zeros.id and first.review and first.variant == 1 and 0 < first.recall < 0.9
@@ -186,3 +208,57 @@ def test_the_streak_counts_days_in_a_row_up_to_today(tmp_path, at):
     at(DAY1 + timedelta(days=4))
     assert plan.streak(state) == 0
     assert state.reviews_done() == 3 and len(state.practice_days()) == 3
+
+
+def test_the_day_plan_stays_put_as_items_are_done(tmp_path, at):
+    """Finishing an item marks it done and counts toward the goal; it does not pull a new lesson in."""
+    from engine.lessons.loader import load_catalog
+    from tutor.core import plan
+
+    catalog = load_catalog()
+    state = State(tmp_path / "s.db")
+    at(DAY1)
+    morning = plan.build(state, catalog)
+    first = catalog.get(morning.items[0].lesson_id).lesson
+    attempt(state, first, passed=False)
+    assert plan.build(state, catalog).left[0].lesson_id == first.id  # tried, not passed: still to do
+    attempt(state, first, passed=True)
+    noon = plan.build(state, catalog)
+    assert [i.lesson_id for i in noon.items] == [i.lesson_id for i in morning.items]
+    assert noon.items[0].done and noon.minutes_left == morning.minutes - first.minutes
+    assert noon.next_item().lesson_id == morning.items[1].lesson_id
+
+
+def test_a_lesson_failed_in_review_four_times_is_a_leech_with_a_refresher(tmp_path, at):
+    from engine.lessons.loader import load_catalog
+    from tutor.core import plan
+
+    catalog = load_catalog()
+    lesson = catalog.get("tensors/linspace").lesson
+    state = State(tmp_path / "s.db")
+    moment = at(DAY1)
+    attempt(state, lesson, passed=True)
+    for n in range(review.LEECH_LAPSES):
+        moment = at(moment + timedelta(days=1 if n else 3))
+        assert not review.is_leech(state, lesson.id)
+        attempt(state, lesson, passed=False)
+    assert review.lapses(state, lesson.id) == review.LEECH_LAPSES
+    at(moment + timedelta(days=1))
+    item = next(i for i in plan.build(state, catalog).items if i.lesson_id == lesson.id)
+    track = [i.lesson.id for i in catalog.in_track("tensors")]
+    assert item.leech and item.review and item.refresher == track[track.index(lesson.id) - 1]
+
+
+def test_mastery_is_the_mean_recall_of_a_skills_lessons_weakest_first(tmp_path, at):
+    strong = SimpleNamespace(id="a/strong", kind="drill", requires=DRILL.requires, skills=["creation"])
+    weak = SimpleNamespace(id="a/weak", kind="drill", requires=DRILL.requires, skills=["indexing"])
+    other = SimpleNamespace(id="a/other", kind="drill", requires=DRILL.requires, skills=["indexing"])
+    state = State(tmp_path / "s.db")
+    moment = at(DAY1)
+    attempt(state, strong, passed=True)
+    attempt(state, weak, passed=False)
+    at(moment + timedelta(days=2))
+    skills = review.mastery(state, [strong, weak, other])
+    assert [m.skill for m in skills] == ["indexing", "creation"]
+    indexing = skills[0]
+    assert indexing.lessons == 2 and indexing.practised == 1 and indexing.mastery < skills[1].mastery

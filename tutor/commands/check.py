@@ -48,7 +48,9 @@ def _check(args: argparse.Namespace, session: Session) -> int:
         return EXIT_USAGE
     # Through the session, as in the app: the attempt is recorded the same way.
     try:
-        verdict = session.check(lesson, code, variant=args.variant, filename=str(path.resolve()), mode="cli")
+        # The variant the learner is on (a review moves it on), unless one is asked for.
+        variant = args.variant if args.variant is not None else session.variant(lesson.id)
+        verdict = session.check(lesson, code, variant=variant, filename=str(path.resolve()), mode="cli")
     except LessonBroken as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -8,6 +8,7 @@ import sys
 import time
 
 from rich.console import Console
+from rich.markup import escape
 
 from engine.checks.checker import Checker
 from engine.checks.selftest import dev_check, variants_to_try
@@ -34,14 +35,42 @@ def check_lessons(args: argparse.Namespace) -> int:
                 report = dev_check(checker, item.lesson, variant)
                 reports.append(report)
                 mark = "[green]✔[/]" if report.ok else "[red]✘[/]"
-                label = f"{report.lesson_id}" + (f" (variant {variant})" if len(variants) > 1 else "")
+                label = escape(report.lesson_id) + (f" (variant {variant})" if len(variants) > 1 else "")
                 console.print(f"{mark} {label}")
                 for problem in report.problems:
-                    console.print(f"    [red]{problem}[/]", highlight=False)
+                    console.print(f"    [red]{escape(problem)}[/]", highlight=False)
     bad = [r for r in reports if not r.ok]
     if args.json:
         print(
             json.dumps([{"id": r.lesson_id, "variant": r.variant, "ok": r.ok, "problems": r.problems} for r in reports], indent=2)
         )
     console.print(f"{len(reports) - len(bad)} passed, {len(bad)} failed ({time.monotonic() - start:.1f} s)")
+    return EXIT_FAIL if bad else EXIT_OK
+
+
+def variant_spread(args: argparse.Namespace) -> int:
+    """`tutor dev variants`: do each drill's variants change the code the learner types?"""
+    from engine.lessons.diversity import SAMPLED, spread
+
+    catalog = catalog_for(args)
+    try:
+        items = [find(catalog, i) for i in args.ids] if args.ids else catalog.lessons
+    except LessonNotFound as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    drills = [item.lesson for item in items if item.lesson.params or item.lesson.kind == "drill"]
+    spreads = [spread(lesson, SAMPLED) for lesson in drills]
+    bad = [s for s in spreads if not s.ok]
+    if args.json:
+        print(json.dumps([
+            {"id": s.lesson_id, "sampled": s.sampled, "distinct": s.distinct, "required": s.required, "ok": s.ok}
+            for s in spreads
+        ], indent=2))  # fmt: skip
+        return EXIT_FAIL if bad else EXIT_OK
+    console = Console()
+    for s in spreads:
+        mark = "[green]✔[/]" if s.ok else "[red]✘[/]"
+        console.print(f"{mark} {escape(s.lesson_id)}: {s.distinct} of {s.sampled} variants differ in what is typed"
+                      + ("" if s.ok else f" (needs {s.required})"), highlight=False)  # fmt: skip
+    console.print(f"{len(spreads) - len(bad)} drills vary enough, {len(bad)} do not")
     return EXIT_FAIL if bad else EXIT_OK

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Iterator
 
 from rich.console import Console
+from rich.markup import escape
 from rich.rule import Rule
 
 from engine import paths
@@ -48,6 +49,18 @@ def watch(args: argparse.Namespace) -> int:
 
 def _work_on(console: Console, session: Session, lesson_id: str, once: bool) -> str | None:
     """Watch one lesson until it passes; return the next lesson's id (or None to stop)."""
+    if not watch_until_green(console, session, lesson_id):
+        return None
+    nxt = session.next_id(lesson_id)
+    if once or not nxt or nxt == lesson_id:
+        console.print("[green]Passed.[/]")
+        return None
+    console.print(f"[green]Passed.[/] Next: [b]{escape(nxt)}[/]\n")
+    return nxt
+
+
+def sync_file(session: Session, lesson_id: str) -> Path:
+    """The exercise file holds the saved code; edits made in it while nobody watched are kept first."""
     path = session.exercise_file(lesson_id)
     code = session.code(lesson_id)
     if not path.exists() or paths.read_text(path) != code:
@@ -55,23 +68,26 @@ def _work_on(console: Console, session: Session, lesson_id: str, once: bool) -> 
             session.load_external(lesson_id, paths.read_text(path))
             code = session.code(lesson_id)
         path.write_text(code, encoding="utf-8")
+    return path
+
+
+def watch_until_green(console: Console, session: Session, lesson_id: str, from_memory: bool = False) -> bool:
+    """Show the lesson, check every save of its file; True once a save passes."""
+    path = sync_file(session, lesson_id)
+    code = session.code(lesson_id)
+    variant = session.variant(lesson_id)
     session.open(lesson_id)
-    console.print(Rule(f"[b]{lesson_id}[/]"))
-    console.print(render.lesson_view(session.lesson(lesson_id)))
-    console.print(f"Edit [cyan]{path}[/] in your editor; every save is checked. Ctrl+C stops.\n")
+    console.print(Rule(f"[b]{escape(lesson_id)}[/]" + (" · review, from memory" if from_memory else "")))
+    console.print(render.lesson_view(session.lesson(lesson_id, variant), from_memory=from_memory))
+    console.print(f"Edit [cyan]{escape(str(path))}[/] in your editor; every save is checked. Ctrl+C stops.\n")
     for text in _saves(path, code):
         session.load_external(lesson_id, text)
         console.print(Rule("[dim]checking[/]", style="dim"))
-        verdict = session.check(lesson_id, text, filename=str(path))
+        verdict = session.check(lesson_id, text, filename=str(path), variant=variant)
         console.print(render.verdict_view(verdict))
         if verdict.passed:
-            nxt = session.next_id(lesson_id)
-            if once or not nxt or nxt == lesson_id:
-                console.print("[green]Passed.[/]")
-                return None
-            console.print(f"[green]Passed.[/] Next: [b]{nxt}[/]\n")
-            return nxt
-    return None
+            return True
+    return False
 
 
 def _saves(path: Path, last: str) -> Iterator[str]:

@@ -4,6 +4,9 @@ The course's method is fluency by repetition: about 65 % of the time on
 repetition (drills and quizzes) and 35 % on applications.  The plan keeps
 that mix by estimated minutes across the whole day, reviews included, and
 stops once the learner's daily goal (default 30 minutes) is filled.
+
+The plan is the same all day: what was done today stays in it as done (and
+counts toward the goal), so finishing an item does not pull a new one in.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from tutor.core import clock, review
-from tutor.core.state import Progress, State
+from tutor.core.state import State
 
 DEFAULT_GOAL_MINUTES = 30
 REPETITION_SHARE = 0.65
@@ -27,6 +30,9 @@ class Item:
     review: bool  # due again, or new today
     variant: int = 0  # reviews come back as a fresh seeded variant
     recall: float | None = None  # for a review: how likely it is still remembered
+    done: bool = False  # passed today (a new lesson), or reviewed today (whatever the result)
+    leech: bool = False  # failed in review again and again: offer help, not the same again
+    refresher: str | None = None  # for a leech: the lesson before it in its track
 
 
 @dataclass
@@ -38,6 +44,20 @@ class Plan:
     @property
     def minutes(self) -> int:
         return sum(i.minutes for i in self.items)
+
+    @property
+    def left(self) -> list[Item]:
+        return [i for i in self.items if not i.done]
+
+    @property
+    def minutes_left(self) -> int:
+        return sum(i.minutes for i in self.left)
+
+    def next_item(self, after: str | None = None) -> Item | None:
+        """The first item not done, skipping `after` (the one just left) when another remains."""
+        left = self.left
+        rest = [i for i in left if i.lesson_id != after]
+        return (rest or left or [None])[0]
 
     def share(self) -> float:
         """The share of the plan's minutes spent on repetition (drills and quizzes)."""
@@ -66,18 +86,33 @@ def goal_minutes(state: State) -> int:
 def build(state: State, catalog, moment: datetime | None = None, goal: int | None = None) -> Plan:
     moment = moment or clock.now()
     goal = goal or goal_minutes(state)
-    plan = Plan(moment.astimezone().date().isoformat(), goal)
+    day = moment.astimezone().date().isoformat()
+    plan = Plan(day, goal)
     by_id = catalog.by_id()
+    seen: set[str] = set()
+    for lesson_id, passed in _touched_today(state, moment):
+        item = by_id.get(lesson_id)
+        if item is None:
+            continue
+        stored = state.card(lesson_id)
+        reviewed = stored is not None and stored[1] == day and stored[2] is not None
+        lesson = item.lesson
+        plan.items.append(Item(lesson_id, lesson.kind, lesson.minutes, reviewed, state.lesson_variant(lesson_id),
+                               done=passed or reviewed))  # fmt: skip
+        seen.add(lesson_id)
     for due in review.due_reviews(state, moment):
         item = by_id.get(due.lesson_id)
-        if item is None:
-            continue  # a lesson from a pack that is not loaded now
+        if item is None or due.lesson_id in seen:
+            continue  # a lesson from a pack that is not loaded now, or one already in today's plan
         variant = len(state.review_log(due.lesson_id))  # a new variant for each review
-        plan.items.append(Item(due.lesson_id, item.lesson.kind, item.lesson.minutes, True, variant, due.recall))
-    progress = state.all_progress()
+        leech = review.is_leech(state, due.lesson_id)
+        plan.items.append(Item(due.lesson_id, item.lesson.kind, item.lesson.minutes, True, variant, due.recall,
+                               leech=leech, refresher=_before_in_track(catalog, item.lesson) if leech else None))  # fmt: skip
+        seen.add(due.lesson_id)
+    cards = state.cards()
     fresh = [
         i.lesson for i in catalog.lessons
-        if progress.get(i.lesson.id, Progress(i.lesson.id)).status == "new" and review.reviewable(i.lesson)
+        if i.lesson.id not in cards and i.lesson.id not in seen and review.reviewable(i.lesson)
     ]  # fmt: skip
     repetition = [lesson for lesson in fresh if lesson.kind in REPETITION_KINDS]
     applications = [lesson for lesson in fresh if lesson.kind not in REPETITION_KINDS]
@@ -87,8 +122,21 @@ def build(state: State, catalog, moment: datetime | None = None, goal: int | Non
         candidates = [queue[0] for queue in (repetition, applications) if queue]
         lesson = min(candidates, key=lambda c: abs(_share_with(plan, c) - REPETITION_SHARE))
         (repetition if lesson.kind in REPETITION_KINDS else applications).pop(0)
-        plan.items.append(Item(lesson.id, lesson.kind, lesson.minutes, False))
+        plan.items.append(Item(lesson.id, lesson.kind, lesson.minutes, False, state.lesson_variant(lesson.id)))
     return plan
+
+
+def _touched_today(state: State, moment: datetime) -> list[tuple[str, bool]]:
+    local = moment.astimezone()
+    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return state.touched_between(start.timestamp(), (start + timedelta(days=1)).timestamp())
+
+
+def _before_in_track(catalog, lesson) -> str | None:
+    """The lesson just before this one in its track: the groundwork to revise first."""
+    ids = [i.lesson.id for i in catalog.in_track(lesson.track)]
+    index = ids.index(lesson.id) if lesson.id in ids else 0
+    return ids[index - 1] if index > 0 else None
 
 
 def _share_with(plan: Plan, lesson) -> float:

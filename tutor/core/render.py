@@ -18,6 +18,7 @@ from rich.text import Text
 from engine.lessons.format import Lesson
 from engine.lessons.loader import LoadedLesson
 from tutor.core.state import Progress
+from tutor.core.timed import strip_code_examples
 
 STATUS_MARK = {"done": "[green]✔ done[/]", "attempted": "[yellow]… attempted[/]", "new": "[dim]new[/]"}
 
@@ -85,7 +86,8 @@ def constraints_text(lesson: Lesson) -> list[str]:
     return lines
 
 
-def lesson_view(lesson: Lesson) -> RenderableType:
+def lesson_view(lesson: Lesson, from_memory: bool = False) -> RenderableType:
+    """The task, its rules, the starter and the checks; `from_memory` hides the task's code examples."""
     meta = Text.assemble(
         (lesson.id, "cyan"),
         "  ·  ",
@@ -95,7 +97,8 @@ def lesson_view(lesson: Lesson) -> RenderableType:
         *(("  ·  ", f"{lesson.time_limit}s timed") if lesson.time_limit else ()),
         style="dim",
     )
-    parts: list[RenderableType] = [meta, Markdown(lesson.task)]
+    task = strip_code_examples(lesson.task) if from_memory else lesson.task
+    parts: list[RenderableType] = [meta, Markdown(task)]
     rules = constraints_text(lesson)
     if rules:
         parts.append(Panel(Markdown("\n".join(f"- {r}" for r in rules)), title="Constraints", border_style="yellow"))

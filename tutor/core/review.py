@@ -140,3 +140,51 @@ def forecast(state: State, days: int = 7, moment: datetime | None = None) -> lis
         if index < days:
             counts[index] += 1
     return counts
+
+
+# --- leeches and mastery ---------------------------------------------------------------------
+
+LEECH_LAPSES = 4  # failed in review this many times: repeating it blindly is not working
+
+
+def lapses(state: State, lesson_id: str) -> int:
+    """Reviews rated Again, not counting the first day (that was learning, not forgetting)."""
+    log = state.review_log(lesson_id)
+    return sum(1 for day, rating, _t in log[1:] if rating == int(Rating.Again))
+
+
+def is_leech(state: State, lesson_id: str) -> bool:
+    return lapses(state, lesson_id) >= LEECH_LAPSES
+
+
+def recall(state: State, moment: datetime | None = None) -> dict[str, float]:
+    """Every card's probability of being remembered now: lesson id -> 0..1."""
+    moment = moment or clock.now()
+    return {
+        lesson_id: SCHEDULER.get_card_retrievability(Card.from_json(card_json), moment)
+        for lesson_id, (card_json, _due) in state.cards().items()
+    }
+
+
+@dataclass(frozen=True)
+class SkillMastery:
+    skill: str
+    mastery: float  # mean recall probability over the skill's lessons; unpractised count 0
+    lessons: int
+    practised: int
+
+
+def mastery(state: State, lessons, moment: datetime | None = None) -> list[SkillMastery]:
+    """Per skill, weakest first; skills never practised come last (nothing to say of them yet)."""
+    known = recall(state, moment)
+    by_skill: dict[str, list[float | None]] = {}
+    for lesson in lessons:
+        if not reviewable(lesson):
+            continue
+        for skill in lesson.skills:
+            by_skill.setdefault(skill, []).append(known.get(lesson.id))
+    out = [
+        SkillMastery(skill, sum(v or 0.0 for v in values) / len(values), len(values), sum(v is not None for v in values))
+        for skill, values in by_skill.items()
+    ]
+    return sorted(out, key=lambda m: (m.practised == 0, m.mastery, m.skill))

@@ -123,14 +123,14 @@ class Session:
 
     def code(self, lesson_id: str) -> str:
         saved = self.state.code(lesson_id)
-        return saved if saved is not None else self.lesson(lesson_id).starter
+        return saved if saved is not None else self.lesson(lesson_id, self.variant(lesson_id)).starter
 
     def save(self, lesson_id: str, text: str) -> None:
         self.state.save_code(lesson_id, text)
 
     def reset(self, lesson_id: str, current: str) -> str:
         """Back to the starter; the current text is kept as a version first."""
-        starter = self.lesson(lesson_id).starter
+        starter = self.lesson(lesson_id, self.variant(lesson_id)).starter
         if current != starter:
             self.state.keep_version(lesson_id, current, "before reset to starter")
         self.state.save_code(lesson_id, starter, reason="reset")
@@ -157,6 +157,26 @@ class Session:
         self.state.set_last_lesson(lesson_id)
         self.state.note(lesson_id, "opened")  # a review's time to green counts from here
 
+    def variant(self, lesson_id: str) -> int:
+        """The variant the learner is on for this lesson (a review moves it on)."""
+        return self.state.lesson_variant(lesson_id)
+
+    def start_review(self, lesson_id: str, variant: int) -> str:
+        """A review is a fresh attempt: a new variant from its starter, the earlier code kept as a version."""
+        current = self.state.code(lesson_id)
+        if current is not None:
+            self.state.keep_version(lesson_id, current, f"before review (variant {variant})")
+        starter = self.lesson(lesson_id, variant).starter
+        self.state.set_lesson_variant(lesson_id, variant)
+        self.state.save_code(lesson_id, starter, reason="review starter")
+        return starter
+
+    def today(self):
+        """Today's plan (tutor.core.plan.Plan)."""
+        from tutor.core import plan  # fsrs: with the plan, not with the app's first frame
+
+        return plan.build(self.state, self.catalog)
+
     def solution_shown(self, lesson_id: str) -> None:
         """The learner looked at the reference: today's review of the lesson is Again."""
         self.state.note(lesson_id, "solution")
@@ -167,7 +187,7 @@ class Session:
             review.record(self.state, item.lesson)
 
     def hint(self, lesson_id: str, level: int) -> str:
-        lesson = self.lesson(lesson_id)
+        lesson = self.lesson(lesson_id, self.variant(lesson_id))
         level = max(1, min(level, len(lesson.hints)))
         self.state.use_hint(lesson_id, level)
         return lesson.hints[level - 1]
@@ -226,6 +246,8 @@ class Session:
             duration_ms=int(verdict.duration_ms), mode=mode,
         )  # fmt: skip
         review.record(self.state, lesson)
+        mistakes = list(dict.fromkeys(c.mistake for c in verdict.checks if c.mistake))
+        self.state.record_mistakes(lesson.id, mistakes, list(lesson.skills))
 
     def close(self) -> None:
         if self._runner is not None:

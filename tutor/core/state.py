@@ -23,7 +23,8 @@ from tutor.core import clock
 
 Status = Literal["new", "attempted", "done"]
 
-SCHEMA_VERSION = 2  # 2: review cards, their logs, and lesson events (opened, hint, solution)
+# 2: review cards, their logs, and lesson events (opened, hint, solution); 3: named mistakes hit
+SCHEMA_VERSION = 3
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS progress (
@@ -84,6 +85,13 @@ CREATE TABLE IF NOT EXISTS lesson_events (
     kind TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS lesson_events_lesson ON lesson_events (lesson_id, at);
+CREATE TABLE IF NOT EXISTS mistakes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    lesson_id TEXT NOT NULL,
+    mistake TEXT NOT NULL,
+    skills TEXT NOT NULL,
+    at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS code_versions (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     lesson_id TEXT NOT NULL,
@@ -276,10 +284,43 @@ class State:
             )
             db.execute("INSERT INTO lesson_events (lesson_id, at, kind) VALUES (?, ?, 'hint')", (lesson_id, clock.timestamp()))
 
+    def touched_between(self, start: float, end: float) -> list[tuple[str, bool]]:
+        """Lessons checked in a span, in the order first checked: (lesson id, passed at least once)."""
+        rows = self._rows(
+            "SELECT lesson_id, MAX(passed) FROM attempts WHERE at>=? AND at<? GROUP BY lesson_id ORDER BY MIN(id)",
+            (start, end),
+        )
+        return [(lesson_id, bool(passed)) for lesson_id, passed in rows]
+
+    # --- named mistakes -------------------------------------------------------------------
+
+    def record_mistakes(self, lesson_id: str, mistakes: list[str], skills: list[str]) -> None:
+        """The known mistakes one verdict named, each with the lesson's skills and the time."""
+        if not mistakes:
+            return
+        now = clock.timestamp()
+        with self._tx() as db:
+            db.executemany(
+                "INSERT INTO mistakes (lesson_id, mistake, skills, at) VALUES (?, ?, ?, ?)",
+                [(lesson_id, m, ",".join(skills), now) for m in mistakes],
+            )
+
+    def mistake_counts(self) -> list[tuple[str, str, str, int, float]]:
+        """(mistake, lesson id, skills, times hit, last hit), most frequent first, then most recent."""
+        return self._rows(
+            "SELECT mistake, lesson_id, skills, COUNT(*), MAX(at) FROM mistakes"
+            " GROUP BY lesson_id, mistake ORDER BY COUNT(*) DESC, MAX(at) DESC"
+        )
+
     def practice_days(self) -> list[str]:
         """The local days (ISO dates) on which the learner checked any code, oldest first."""
         rows = self._rows("SELECT DISTINCT date(at, 'unixepoch', 'localtime') FROM attempts ORDER BY 1")
         return [row[0] for row in rows]
+
+    def practice_counts(self) -> dict[str, int]:
+        """Checks run per local day (ISO date), for the practice calendar."""
+        rows = self._rows("SELECT date(at, 'unixepoch', 'localtime'), COUNT(*) FROM attempts GROUP BY 1")
+        return dict(rows)
 
     def reviews_done(self) -> int:
         return self._row("SELECT COUNT(*) FROM review_logs")[0]
@@ -292,6 +333,14 @@ class State:
     def set_setting(self, key: str, value: str) -> None:
         with self._tx() as db:
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (f"setting:{key}", value))
+
+    def lesson_variant(self, lesson_id: str) -> int:
+        """The variant the learner works on for a lesson: 0 until a review draws a fresh one."""
+        value = self.setting(f"variant:{lesson_id}")
+        return int(value) if value and value.isdigit() else 0
+
+    def set_lesson_variant(self, lesson_id: str, variant: int) -> None:
+        self.set_setting(f"variant:{lesson_id}", str(variant))
 
     def last_lesson(self) -> str | None:
         row = self._row("SELECT value FROM meta WHERE key='last_lesson'")

@@ -27,3 +27,17 @@ def telling_line(text: str, other: str) -> str:
         return different
     plain = (line for line in lines if not line.startswith(("import ", "from ", "#")))
     return next(plain, lines[0] if lines else "(empty)")
+
+
+def item_label(item) -> str:
+    """How a plan item is named in lists: "review 62%", "struggling", "new"."""
+    if item.leech:
+        return "struggling"
+    if item.review:
+        return "review" if item.recall is None else f"review {item.recall:.0%}"
+    return "new"
+
+
+def heat_cell(count: int) -> str:
+    """One day of the practice calendar: blank, light, medium, full by checks run."""
+    return " ·░▒▓█"[min(5, 0 if count <= 0 else 1 + (count - 1) // 3)]
