@@ -48,6 +48,7 @@ class TutorApp(App):
         self.blink = blink
         self.warm = warm
         self._key_log = os.environ.get(KEY_LATENCY_ENV) or None
+        self.in_plan = False  # working through today's plan: ctrl+n moves to its next item
 
     def on_mount(self) -> None:
         from tutor.screens.home import HomeScreen
@@ -130,10 +131,62 @@ class TutorApp(App):
         if self.session.catalog.get(lesson_id) is None:
             self.notify(f"No lesson {lesson_id!r}", severity="error", markup=False)
             return
+        self.in_plan = False  # a lesson picked by hand: ctrl+n follows the course again
+        self._show_workspace(WorkspaceScreen(lesson_id, self.session.variant(lesson_id)))
+
+    def _show_workspace(self, screen) -> None:
+        from tutor.screens.workspace import WorkspaceScreen
+
         # One workspace at a time: opening another lesson replaces it.
         while isinstance(self.screen, WorkspaceScreen) or self.screen.id == "browser-screen":
             self.pop_screen()
-        self.push_screen(WorkspaceScreen(lesson_id))
+        self.push_screen(screen)
+
+    # --- today's plan ------------------------------------------------------------------------
+
+    def start_today(self) -> None:
+        """One key: the first item of today's plan not done yet, and on through the day from there."""
+        item = self.session.today().next_item()
+        if item is None:
+            self.notify("Today's plan is done. Next lesson, w (weakest skills) or m (your mistakes) for more.",
+                        title="Done for today", timeout=5)  # fmt: skip
+            return
+        self.open_plan_item(item)
+
+    def open_plan_item(self, item) -> None:
+        """A review opens as a fresh variant from its starter, examples hidden; a new lesson as it is."""
+        from tutor.screens.workspace import WorkspaceScreen
+
+        self.in_plan = True
+        if item.review and not item.done:
+            self.session.start_review(item.lesson_id, item.variant)
+        screen = WorkspaceScreen(item.lesson_id, self.session.variant(item.lesson_id), plan_item=item)
+        self._show_workspace(screen)
+
+    def next_in_plan(self, after: str) -> bool:
+        """Move on to the next item of today's plan; False when the day's plan is done."""
+        item = self.session.today().next_item(after=after)
+        if item is None or item.lesson_id == after:
+            return False
+        self.open_plan_item(item)
+        return True
+
+    def start_focus(self, kind: str) -> None:
+        """A sprint on the weakest skills, or on the lessons of the most frequent mistakes."""
+        from tutor.core import review
+        from tutor.core import timed as speed
+
+        state, catalog = self.session.state, self.session.catalog
+        if kind == "weakest":
+            ids = review.weakest_lessons(state, [i.lesson for i in catalog.lessons])
+            empty = "Practise a few lessons first: mastery is measured from your reviews."
+        else:
+            ids = review.mistake_lessons(state)
+            empty = "No named mistake yet: when a check names one, it is kept here to drill."
+        if not ids:
+            self.notify(empty, timeout=4)
+            return
+        self.start_attempt(speed.new_focus_sprint(catalog, ids, kind, self.clock))
 
     def action_browse(self, track: str | None = None) -> None:
         from tutor.screens.browser import BrowserScreen

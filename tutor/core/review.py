@@ -188,3 +188,20 @@ def mastery(state: State, lessons, moment: datetime | None = None) -> list[Skill
         for skill, values in by_skill.items()
     ]
     return sorted(out, key=lambda m: (m.practised == 0, m.mastery, m.skill))
+
+
+FOCUS_KINDS = ("drill", "quiz")
+
+
+def weakest_lessons(state: State, lessons, count: int = 6, skills: int = 3, moment: datetime | None = None) -> list[str]:
+    """Drills of the weakest practised skills, least remembered first: "practise my weakest skills"."""
+    weakest = set([m.skill for m in mastery(state, lessons, moment) if m.practised][:skills])
+    known = recall(state, moment)
+    pool = [lesson for lesson in lessons if lesson.kind in FOCUS_KINDS and weakest & set(lesson.skills)]
+    pool.sort(key=lambda lesson: known.get(lesson.id, 2.0))  # practised and fading first; unpractised after
+    return [lesson.id for lesson in pool[:count]]
+
+
+def mistake_lessons(state: State, count: int = 5) -> list[str]:
+    """The lessons of the learner's most frequent named mistakes, most frequent first."""
+    return list(dict.fromkeys(lesson_id for _m, lesson_id, *_rest in state.mistake_counts()))[:count]

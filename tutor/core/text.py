@@ -9,6 +9,11 @@ def bar(done: int, total: int, width: int = 20) -> str:
     return "█" * filled + "░" * (width - filled)
 
 
+def shorten(text: str, width: int) -> str:
+    """`text` cut to `width` characters, an ellipsis marking the cut."""
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
 def plural(count: int, word: str, many: str | None = None) -> str:
     """'1 attempt', '2 attempts' ('1 day', '3 days'); `many` for irregular plurals."""
     return f"{count} {word if count == 1 else many or word + 's'}"

@@ -34,7 +34,7 @@ class Item:
 
 @dataclass
 class Attempt:
-    challenge: str  # a lesson id, or "sprint"
+    challenge: str  # a lesson id, "sprint", "placement:<track>", "weakest" or "mistakes"
     kind: str  # "challenge" or "sprint"
     limit_s: int
     items: list[Item]
@@ -101,6 +101,15 @@ class Attempt:
                 self.current += 1
             elif not final:  # the final grading's caller ends the attempt, and says how
                 self.finish(now)
+
+    def skip(self, now: float) -> None:
+        """Leave the current drill of a sprint unsolved and go on (the last one ends the attempt)."""
+        if self.kind != "sprint" or self.done:
+            return
+        if self.current + 1 < len(self.items):
+            self.current += 1
+        else:
+            self.finish(now)
 
     def finish(self, now: float, timed_out: bool = False) -> None:
         if self.finished is None:
@@ -182,8 +191,60 @@ def new_sprint(catalog: Catalog, clock: Clock, seconds: int = 120, items: list[I
         pool = sprint_pool(catalog)
         count = max(2, min(len(pool), seconds // 30))
         chosen = rng.sample(pool, count) if len(pool) >= count else pool
-        items = [Item(lesson.id, rng.randrange(1, 10_000) if lesson.params else 0) for lesson in chosen]
+        items = [Item(lesson.id, _fresh_variant(lesson, rng)) for lesson in chosen]
     return Attempt("sprint", "sprint", seconds, items, clock())
+
+
+PLACEMENT_DRILLS = 12
+PLACEMENT_SECONDS = (600, 900)  # 10 to 15 minutes, whatever the track's size
+
+
+def placement_tracks(catalog: Catalog) -> list[str]:
+    """Tracks with enough drills to place a learner in: three or more."""
+    tracks = [item.lesson.track for item in catalog.lessons if item.lesson.kind in ("drill", "quiz")]
+    return [t for t in dict.fromkeys(tracks) if tracks.count(t) >= 3]
+
+
+def new_placement(catalog: Catalog, track: str, clock: Clock, seed: int | None = None) -> Attempt:
+    """Drills from across one track, in course order: each one passed is marked learned.
+
+    Whatever is passed is recorded like any attempt, so it gets a review card
+    and comes back later instead of being offered as new.  A drill the learner
+    does not know can be skipped.
+    """
+    rng = random.Random(seed)
+    drills = [item.lesson for item in catalog.in_track(track) if item.lesson.kind in ("drill", "quiz")]
+    if len(drills) > PLACEMENT_DRILLS:  # spread evenly across the track
+        step = len(drills) / PLACEMENT_DRILLS
+        drills = [drills[int(i * step)] for i in range(PLACEMENT_DRILLS)]
+    seconds = sum(lesson.time_limit or lesson.minutes * 60 for lesson in drills)
+    limit = max(PLACEMENT_SECONDS[0], min(PLACEMENT_SECONDS[1], seconds))
+    items = [Item(lesson.id, _fresh_variant(lesson, rng)) for lesson in drills]
+    return Attempt(f"placement:{track}", "sprint", limit, items, clock())
+
+
+def new_focus_sprint(catalog: Catalog, lesson_ids: list[str], name: str, clock: Clock, seed: int | None = None) -> Attempt:
+    """A sprint on chosen lessons (weakest skills, most frequent mistakes), each a fresh variant."""
+    rng = random.Random(seed)
+    lessons = [catalog.get(i).lesson for i in lesson_ids if catalog.get(i) is not None]
+    seconds = sum(lesson.time_limit or lesson.minutes * 60 for lesson in lessons)
+    items = [Item(lesson.id, _fresh_variant(lesson, rng)) for lesson in lessons]
+    return Attempt(name, "sprint", max(60, seconds), items, clock())
+
+
+def again(attempt: Attempt, catalog: Catalog, clock: Clock) -> Attempt:
+    """The same kind of attempt once more, with fresh variants."""
+    if attempt.kind == "challenge":
+        return new_challenge(catalog.get(attempt.challenge).lesson, clock)
+    if attempt.challenge == "sprint":
+        return new_sprint(catalog, clock, seconds=attempt.limit_s)
+    if attempt.challenge.startswith("placement:"):
+        return new_placement(catalog, attempt.challenge.partition(":")[2], clock)
+    return new_focus_sprint(catalog, [i.lesson_id for i in attempt.items], attempt.challenge, clock)
+
+
+def _fresh_variant(lesson: Any, rng: random.Random) -> int:
+    return rng.randrange(1, 10_000) if lesson.params else 0
 
 
 def missed_items(history: list[dict[str, Any]], count: int = 4) -> list[Item]:

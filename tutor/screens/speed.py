@@ -65,6 +65,10 @@ class SpeedMenuScreen(Screen):
         history = session.state.speed_history("sprint")
         if speed.missed_items(history):
             options.add_option(Option("Sprint · retry what you missed or were slowest on", id="retry"))
+        for track in speed.placement_tracks(session.catalog):
+            title = session.catalog.track_title(track)
+            options.add_option(Option(Text(f"Placement · {title}: pass what you know, skip what you don't (10–15 min)"),
+                                      id=f"placement:{track}"))  # fmt: skip
         for lesson in speed.challenges(session.catalog):
             best = session.state.personal_best(lesson.id)
             pb = f"best {clock_text(best['time_to_green'])}" if best and best.get("time_to_green") else "no best yet"
@@ -78,6 +82,8 @@ class SpeedMenuScreen(Screen):
         session = self.app.session
         if kind == "sprint":
             attempt = speed.new_sprint(session.catalog, self.app.clock, seconds=int(value))
+        elif kind == "placement":
+            attempt = speed.new_placement(session.catalog, value, self.app.clock)
         elif kind == "retry":
             items = speed.missed_items(session.state.speed_history("sprint"))
             attempt = speed.new_sprint(session.catalog, self.app.clock, seconds=120, items=items)
@@ -96,6 +102,7 @@ class SpeedWorkspaceScreen(WorkspaceScreen):
         Binding("f5", "run", "Run & check", id="run", priority=True),
         Binding("escape,ctrl+c", "stop", "Stop", id="stop", priority=True),
         Binding("ctrl+g", "give_up", "Finish now", id="give-up", priority=True),
+        Binding("ctrl+k", "skip", "Skip drill", id="skip", priority=True),
     ]
 
     def __init__(self, attempt: speed.Attempt) -> None:
@@ -138,6 +145,8 @@ class SpeedWorkspaceScreen(WorkspaceScreen):
             return False
         if action == "give_up":
             return not self.attempt.done and self._grading is None
+        if action == "skip":
+            return self.attempt.kind == "sprint" and not self.attempt.done and self._grading is None
         return super().check_action(action, parameters)
 
     # --- the clock ---------------------------------------------------------------------------
@@ -181,6 +190,18 @@ class SpeedWorkspaceScreen(WorkspaceScreen):
             self.check_run = None
         self.refresh_bindings()
         self.action_run()
+
+    def action_skip(self) -> None:
+        """Leave this drill unsolved (a placement is for what you know) and go on."""
+        if self.check_run is not None:
+            self.check_run.cancel()
+            self.check_run = None
+        self.attempt.code[self.attempt.current] = self.editor.text
+        self.attempt.skip(self.app.clock())
+        if self.attempt.done:
+            self.end_attempt()
+        else:
+            self.app.switch_screen(SpeedWorkspaceScreen(self.attempt))
 
     # --- checks ---------------------------------------------------------------------------------
 
@@ -268,7 +289,7 @@ class SpeedResultScreen(Screen):
         for name in attempt.check_names:
             table.add_row(clock_text(attempt.splits.get(name)), clock_text(ghost.get(name)), name)
         for number, item in enumerate(attempt.items[attempt.current + 1 :], start=attempt.current + 2):
-            if attempt.kind == "sprint" and not item.passed:  # drills the clock never reached
+            if attempt.kind == "sprint" and not item.passed:  # drills the clock never reached, or skipped
                 table.add_row("—", "—", f"{number}. {session.item(item.lesson_id).lesson.title} (not reached)")
         chart = self.query_one(MetricsChart)
         for index, record in enumerate(history, start=1):
@@ -292,10 +313,6 @@ class SpeedResultScreen(Screen):
         self.app.pop_screen()
 
     def action_again(self) -> None:
-        session = self.app.session
-        if self.attempt.kind == "sprint":
-            attempt = speed.new_sprint(session.catalog, self.app.clock, seconds=self.attempt.limit_s)
-        else:
-            attempt = speed.new_challenge(session.item(self.attempt.challenge).lesson, self.app.clock)
+        attempt = speed.again(self.attempt, self.app.session.catalog, self.app.clock)
         self.app.pop_screen()
         self.app.start_attempt(attempt)

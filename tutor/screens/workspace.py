@@ -9,16 +9,19 @@ import time
 from pathlib import Path
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Header, Log, Markdown, ProgressBar, TabbedContent, TabPane, TextArea
+from textual.widgets import Header, Log, Markdown, ProgressBar, Static, TabbedContent, TabPane, TextArea
 
 from engine import events, paths
 from tutor.core.checkrun import CheckRun
 from tutor.core.render import constraints_text
+from tutor.core.text import plural
+from tutor.core.timed import strip_code_examples
 from tutor.messages import RunActivity, RunFailed, RunFinished
 from tutor.screens.modals import ConfirmScreen, SolutionScreen, VersionsScreen
 from tutor.widgets.chart import MetricsChart
@@ -51,10 +54,12 @@ class WorkspaceScreen(Screen):
 
     mode = "practice"
 
-    def __init__(self, lesson_id: str, variant: int = 0) -> None:
+    def __init__(self, lesson_id: str, variant: int = 0, plan_item: Any = None) -> None:
         super().__init__()
         self.lesson_id = lesson_id
         self.variant = variant
+        self.plan_item = plan_item  # opened from today's plan (tutor.core.plan.Item)
+        self.from_memory = bool(plan_item and plan_item.review)  # a review: the task's code examples hidden
         self.hints_shown = 0
         self._save_timer: Any = None
         self._watched: tuple[Path, float] | None = None
@@ -99,13 +104,22 @@ class WorkspaceScreen(Screen):
         yield KeyFooter()
 
     def compose_task(self) -> ComposeResult:
+        item = self.plan_item
+        if item is not None and item.leech:
+            refresher = self.session.catalog.get(item.refresher) if item.refresher else None
+            also = f" Revise “{refresher.lesson.title}” first ({item.refresher})." if refresher else ""
+            yield Static(Text(f"This one keeps slipping away in review.{also} F1 shows the hints one by one; "
+                              "reading them is better than guessing again.", style="yellow"), id="leech-help")  # fmt: skip
         yield Markdown(self._task_markdown(self.lesson), id="task")
         yield Vertical(id="hints")
 
     def _task_markdown(self, lesson: Any) -> str:
         rules = constraints_text(lesson)
         meta = f"*{lesson.kind} · about {lesson.minutes} min · {lesson.source.seed.split('_')[0]} {lesson.source.section}*"
-        parts = [f"# {lesson.title}", meta, lesson.task]
+        if self.from_memory:
+            meta = f"*review · from memory · variant {self.variant}*  \n" + meta
+        task = strip_code_examples(lesson.task) if self.from_memory else lesson.task
+        parts = [f"# {lesson.title}", meta, task]
         if rules:
             parts.append("**Rules**\n\n" + "\n".join(f"- {r}" for r in rules))
         parts.append("**Checks**\n\n" + "\n".join(f"- {c.name}" for c in lesson.checks))
@@ -129,7 +143,7 @@ class WorkspaceScreen(Screen):
 
     def on_mount(self) -> None:
         self.title = self.lesson.title
-        self.sub_title = self.lesson_id
+        self.sub_title = self.lesson_id + (" · review, from memory" if self.from_memory else "")
         self.session.open(self.lesson_id)
         self.query_one("#editor", TextArea).focus()
         self.query_one("#run-progress").display = False
@@ -250,7 +264,12 @@ class WorkspaceScreen(Screen):
             streams = " and ".join(verdict.truncated)
             self.notify(f"Your code printed more than 1 MiB on {streams}: the rest was not kept.", timeout=5)
         if verdict.passed and self.mode == "practice":
-            self.notify("All checks passed. ctrl+n for the next lesson.", title="Passed", timeout=4)
+            if self.app.in_plan:
+                left = self.session.today().left
+                after = f"{plural(len(left), 'item')} left today" if left else "that was today's last item"
+                self.notify(f"All checks passed: {after}. ctrl+n goes on.", title="Passed", timeout=4)
+            else:
+                self.notify("All checks passed. ctrl+n for the next lesson.", title="Passed", timeout=4)
 
     def action_stop(self) -> None:
         if self.check_run is not None:
@@ -313,6 +332,11 @@ class WorkspaceScreen(Screen):
         self.app.push_screen(ConfirmScreen("You have not passed this lesson yet. Show the reference solution anyway?"), confirmed)
 
     def action_next(self) -> None:
+        if self.app.in_plan:
+            if not self.app.next_in_plan(self.lesson_id):
+                self.app.in_plan = False
+                self.notify("Today's plan is done. ctrl+n now goes through the course in order.", timeout=4)
+            return
         nxt = self.session.next_id(self.lesson_id)
         if nxt and nxt != self.lesson_id:
             self.app.open_lesson(nxt)
