@@ -72,6 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     v.set_defaults(run="tutor.commands.authoring:validate")
     s = lsub.add_parser("schema", help="print the lesson JSON Schema")
     s.set_defaults(run="tutor.commands.authoring:schema")
+    k = lsub.add_parser("skills", help="the skill vocabulary lessons are tagged with, and how many lessons each has")
+    _json_arg(k)
+    _lessons_arg(k)
+    k.set_defaults(run="tutor.commands.authoring:skills")
 
     p = sub.add_parser("check", help="check a file against a lesson (exit 0 pass, 1 fail, 2 error)")
     p.add_argument("id", help="lesson id, or a path to a lesson YAML file")

@@ -262,3 +262,27 @@ def test_mastery_is_the_mean_recall_of_a_skills_lessons_weakest_first(tmp_path, 
     assert [m.skill for m in skills] == ["indexing", "creation"]
     indexing = skills[0]
     assert indexing.lessons == 2 and indexing.practised == 1 and indexing.mastery < skills[1].mastery
+
+
+def test_a_placement_pass_schedules_lessons_instead_of_leaving_them_new(tmp_path, at):
+    from engine.lessons.loader import load_catalog
+    from tutor.core import plan, timed
+
+    catalog = load_catalog()
+    state = State(tmp_path / "s.db")
+    moment = at(DAY1)
+    attempt_ = timed.new_placement(catalog, "tensors", clock=lambda: 0.0, seed=1)
+    drills = [i.lesson.id for i in catalog.in_track("tensors") if i.lesson.kind == "drill"]
+    assert [item.lesson_id for item in attempt_.items] == drills[: timed.PLACEMENT_DRILLS]
+    assert timed.PLACEMENT_SECONDS[0] <= attempt_.limit_s <= timed.PLACEMENT_SECONDS[1]
+    proven = [catalog.get(item.lesson_id).lesson for item in attempt_.items[:3]]
+    for lesson in proven:  # what the app records for each drill passed in the placement
+        attempt(state, lesson, passed=True)
+    attempt_.skip(0.0)  # a drill the learner does not know is skipped, not failed
+    assert attempt_.current == 1 and not attempt_.done
+    tomorrow = plan.build(state, catalog, at(moment + timedelta(days=1)), goal=600)
+    planned = {i.lesson_id for i in tomorrow.items}
+    assert not planned & {lesson.id for lesson in proven}  # learned: not new, and not due yet
+    assert all(lesson.id in state.cards() for lesson in proven)
+    later = plan.build(state, catalog, at(moment + timedelta(days=60)), goal=600)
+    assert {lesson.id for lesson in proven} <= {i.lesson_id for i in later.items if i.review}

@@ -1,4 +1,4 @@
-"""`tutor lessons validate` and `tutor lessons schema`."""
+"""`tutor lessons validate`, `tutor lessons schema` and `tutor lessons skills`."""
 
 from __future__ import annotations
 
@@ -41,4 +41,22 @@ def validate(args: argparse.Namespace) -> int:
 
 def schema(args: argparse.Namespace) -> int:
     print(json.dumps(json_schema(), indent=2))
+    return EXIT_OK
+
+
+def skills(args: argparse.Namespace) -> int:
+    """The vocabulary, each skill with what it covers and its number of lessons."""
+    from collections import Counter
+
+    from engine.lessons.loader import load_catalog
+    from engine.lessons.skills import SKILLS
+
+    catalog = load_catalog(getattr(args, "lessons", []))
+    counts = Counter(skill for item in catalog.lessons for skill in item.lesson.skills)
+    if args.json:
+        print(json.dumps([{"skill": s, "covers": d, "lessons": counts[s]} for s, d in SKILLS.items()], indent=2))
+        return EXIT_OK
+    width = max(map(len, SKILLS))
+    for skill, covers in SKILLS.items():
+        print(f"{skill:<{width}}  {counts[skill]:>3}  {covers}")
     return EXIT_OK
