@@ -17,12 +17,19 @@ from tutor.commands import EXIT_FAIL, EXIT_OK, EXIT_USAGE
 from tutor.core.lookup import LessonNotFound, catalog_for, find
 
 
-def check_lessons(args: argparse.Namespace) -> int:
+def _asked_for(args: argparse.Namespace) -> list | None:
+    """The lessons named on the command line (all when none); None, said on stderr, if one is unknown."""
     catalog = catalog_for(args)
     try:
-        items = [find(catalog, i) for i in args.ids] if args.ids else catalog.lessons
+        return [find(catalog, i) for i in args.ids] if args.ids else catalog.lessons
     except LessonNotFound as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return None
+
+
+def check_lessons(args: argparse.Namespace) -> int:
+    items = _asked_for(args)
+    if items is None:
         return EXIT_USAGE
     console = Console(stderr=args.json)
     reports = []
@@ -52,11 +59,8 @@ def variant_spread(args: argparse.Namespace) -> int:
     """`tutor dev variants`: do each drill's variants change the code the learner types?"""
     from engine.lessons.diversity import SAMPLED, spread
 
-    catalog = catalog_for(args)
-    try:
-        items = [find(catalog, i) for i in args.ids] if args.ids else catalog.lessons
-    except LessonNotFound as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    items = _asked_for(args)
+    if items is None:
         return EXIT_USAGE
     drills = [item.lesson for item in items if item.lesson.params or item.lesson.kind == "drill"]
     spreads = [spread(lesson, SAMPLED) for lesson in drills]
