@@ -15,6 +15,7 @@ from engine.checks.selftest import dev_check, variants_to_try
 from engine.sandbox.client import Runner
 from tutor.commands import EXIT_FAIL, EXIT_OK, EXIT_USAGE
 from tutor.core.lookup import LessonNotFound, catalog_for, find
+from tutor.core.text import plural
 
 
 def _asked_for(args: argparse.Namespace) -> list | None:
@@ -76,5 +77,5 @@ def variant_spread(args: argparse.Namespace) -> int:
         mark = "[green]✔[/]" if s.ok else "[red]✘[/]"
         console.print(f"{mark} {escape(s.lesson_id)}: {s.distinct} of {s.sampled} variants differ in what is typed"
                       + ("" if s.ok else f" (needs {s.required})"), highlight=False)  # fmt: skip
-    console.print(f"{len(spreads) - len(bad)} drills vary enough, {len(bad)} do not")
+    console.print(f"{plural(len(spreads) - len(bad), 'drill')} vary enough, {len(bad)} do not")
     return EXIT_FAIL if bad else EXIT_OK
