@@ -33,6 +33,7 @@ class Item:
     done: bool = False  # passed today (a new lesson), or reviewed today (whatever the result)
     leech: bool = False  # failed in review again and again: offer help, not the same again
     refresher: str | None = None  # for a leech: the lesson before it in its track
+    due: datetime | None = None  # for a review: when it fell due
 
 
 @dataclass
@@ -107,7 +108,8 @@ def build(state: State, catalog, moment: datetime | None = None, goal: int | Non
         variant = len(state.review_log(due.lesson_id))  # a new variant for each review
         leech = review.is_leech(state, due.lesson_id)
         plan.items.append(Item(due.lesson_id, item.lesson.kind, item.lesson.minutes, True, variant, due.recall,
-                               leech=leech, refresher=_before_in_track(catalog, item.lesson) if leech else None))  # fmt: skip
+                               leech=leech, refresher=_before_in_track(catalog, item.lesson) if leech else None,
+                               due=due.due))  # fmt: skip
         seen.add(due.lesson_id)
     cards = state.cards()
     fresh = [
