@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from engine.lessons.skills import MOST_PER_LESSON, SKILLS
+
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)+$"
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
@@ -186,7 +188,9 @@ class Lesson(Strict):
     track: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     kind: Kind
     source: Source
-    skills: list[str] = Field(default_factory=list)
+    skills: list[str] = Field(
+        min_length=1, max_length=MOST_PER_LESSON, description="1 to 4 tags from the skill vocabulary (tutor lessons skills)"
+    )
     minutes: int = Field(ge=1, le=600, description="Estimated minutes for a learner")
     order: int = Field(default=100, description="Position within its track (lower first)")
     time_limit: int | None = Field(default=None, ge=10, description="Seconds allowed in timed mode")
@@ -204,6 +208,16 @@ class Lesson(Strict):
     hints: list[str] = Field(min_length=2, description="From a nudge to nearly the answer")
     constraints: Constraints = Field(default_factory=Constraints)
     checks: list[Check] = Field(min_length=1)
+
+    @field_validator("skills")
+    @classmethod
+    def _known_skills(cls, v: list[str]) -> list[str]:
+        unknown = [s for s in v if s not in SKILLS]
+        if unknown:
+            raise ValueError(f"not in the skill vocabulary: {unknown} (`tutor lessons skills` lists it)")
+        if len(set(v)) != len(v):
+            raise ValueError("a skill is listed twice")
+        return v
 
     @model_validator(mode="after")
     def _consistent(self) -> Lesson:

@@ -62,6 +62,7 @@ LESSON = Lesson.model_validate(
         "title": "Every kind of check",
         "track": "lib",
         "kind": "application",
+        "skills": ["creation"],
         "source": {"seed": "tests", "section": "checks library"},
         "minutes": 1,
         "task": "Exercise every check kind.",

@@ -41,6 +41,7 @@ id: weak/sum
 title: A weak check
 track: weak
 kind: drill
+skills: [reductions]
 source: {seed: none, section: tests}
 minutes: 1
 task: Write total(x) returning the sum of x.

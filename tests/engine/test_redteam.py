@@ -25,6 +25,7 @@ LESSON = Lesson.model_validate(
         "title": "Double a tensor",
         "track": "redteam",
         "kind": "drill",
+        "skills": ["creation"],
         "source": {"seed": "tests", "section": "red team"},
         "minutes": 1,
         "limits": {"seconds": LIMIT_S, "memory_mb": 512},

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import pytest
+
 from engine.lessons.loader import load_paths
 from tests.conftest import DATA
 from tutor.app import TutorApp, make_app
+from tutor.core import clock
 from tutor.core.session import Session
 
 SIZE = (120, 40)
+
+
+@pytest.fixture(autouse=True)
+def fixed_day(monkeypatch):
+    """Home draws today's plan and a calendar that ends today: draw them on one fixed day."""
+    monkeypatch.setenv(clock.NOW_ENV, "2026-12-01T09:00:00+00:00")
+    monkeypatch.setenv("TZ", "UTC")
 
 
 def app() -> TutorApp:

@@ -83,6 +83,7 @@ async def test_countdown_and_ghost_splits_are_right_to_the_second(make_app):
         {
             "challenge": "extra/challenge",
             "kind": "challenge",
+            "skills": ["creation"],
             "score": 120,
             "time_to_green": 30.0,
             "splits": {"double doubles": 12.0, "halve halves": 30.0},

@@ -116,6 +116,7 @@ def test_decoy_edits_must_apply_to_the_solution():
         "title": "xxx",
         "track": "t",
         "kind": "drill",
+        "skills": ["creation"],
         "source": {"seed": "s", "section": "s"},
         "minutes": 1,
         "task": "do the thing well",
@@ -127,6 +128,20 @@ def test_decoy_edits_must_apply_to_the_solution():
     }
     with pytest.raises(ValueError, match="does not occur in the solution"):
         Lesson.model_validate(data)
+
+
+def test_a_skill_outside_the_vocabulary_is_reported_with_file_line_and_field(tmp_path):
+    from engine.lessons.skills import SKILLS
+
+    pack = tmp_path / "pack"
+    shutil.copytree(DATA / "pack", pack)
+    hello = pack / "extra" / "hello.yaml"
+    hello.write_text(hello.read_text().replace("skills: [creation]", "skills: [creation, tensor-wizardry]"))
+    catalog = load_paths([pack])
+    (error,) = [str(e) for e in catalog.errors]
+    assert error.startswith(f"{hello}:5: skills: ") and "tensor-wizardry" in error and "tutor lessons skills" in error
+    every = [s for item in load_paths([BUILTIN_LESSONS]).lessons for s in item.lesson.skills]
+    assert set(every) <= set(SKILLS) and all(1 <= len(i.lesson.skills) <= 4 for i in load_paths([BUILTIN_LESSONS]).lessons)
 
 
 def test_the_parse_cache_follows_edits_and_survives_damage(tmp_path):

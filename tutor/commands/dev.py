@@ -77,5 +77,6 @@ def variant_spread(args: argparse.Namespace) -> int:
         mark = "[green]✔[/]" if s.ok else "[red]✘[/]"
         console.print(f"{mark} {escape(s.lesson_id)}: {s.distinct} of {s.sampled} variants differ in what is typed"
                       + ("" if s.ok else f" (needs {s.required})"), highlight=False)  # fmt: skip
-    console.print(f"{plural(len(spreads) - len(bad), 'drill')} vary enough, {len(bad)} do not")
+    good = len(spreads) - len(bad)
+    console.print(f"{plural(good, 'drill')} {'varies' if good == 1 else 'vary'} enough, {len(bad)} do not")
     return EXIT_FAIL if bad else EXIT_OK
