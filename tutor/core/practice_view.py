@@ -12,7 +12,7 @@ from rich.text import Text
 
 from tutor.core.text import plural
 
-HEAT = ("grey23", "green4", "green3", "green1")  # none, a little, more, a lot
+HEAT = (("·", "grey42"), ("░", "green4"), ("▒", "green3"), ("█", "green1"))  # none, a little, more, a lot
 WEEKDAYS = "MTWTFSS"
 
 
@@ -29,11 +29,12 @@ def calendar(counts: dict[str, int], today: date, weeks: int = 16) -> Text:
                 continue
             count = counts.get(day.isoformat(), 0)
             level = 0 if count == 0 else 1 if count < 4 else 2 if count < 10 else 3
-            out.append("■ ", style=HEAT[level])
+            glyph, style = HEAT[level]  # a glyph as well as a colour: it reads on any terminal
+            out.append(glyph + " ", style=style)
         out.append("\n")
     out.append("   less ", style="dim")
-    for style in HEAT:
-        out.append("■ ", style=style)
+    for glyph, style in HEAT:
+        out.append(glyph + " ", style=style)
     out.append("more", style="dim")
     return out
 

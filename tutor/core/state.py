@@ -323,7 +323,10 @@ class State:
         return dict(rows)
 
     def reviews_done(self) -> int:
-        return self._row("SELECT COUNT(*) FROM review_logs")[0]
+        """Days a lesson came back and was reviewed: each lesson's first day was learning, not review."""
+        return self._row(
+            "SELECT COUNT(*) FROM review_logs AS r WHERE r.day > (SELECT MIN(day) FROM review_logs WHERE lesson_id = r.lesson_id)"
+        )[0]
 
     def setting(self, key: str) -> str | None:
         """A learner's setting (daily_goal, ...), kept beside their progress."""

@@ -167,7 +167,7 @@ class HomeScreen(Screen):
         self.query_one("#streak", Static).update(
             practice_view.streak_line(plan.streak(state, moment), len(state.practice_days()))
         )
-        self.query_one("#forecast-title", Static).update(f"Reviews due · {plural(state.reviews_done(), 'review')} done")
+        self.query_one("#forecast-title", Static).update(f"Reviews due ({state.reviews_done()} done)")
         self.query_one("#calendar", Static).update(practice_view.calendar(state.practice_counts(), today, weeks=12))
         self.query_one("#forecast", Static).update(practice_view.forecast(review.forecast(state, 7, moment), today))
         lessons = [i.lesson for i in self.session.catalog.lessons]
