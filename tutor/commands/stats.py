@@ -36,7 +36,8 @@ def stats(args: argparse.Namespace) -> int:
         "reviews_done": session.state.reviews_done(),
         "reviews_due_next_7_days": review.forecast(session.state),
         "skills": [
-            {"skill": m.skill, "mastery": round(m.mastery, 3), "lessons": m.lessons, "practised": m.practised}
+            {"skill": m.skill, "mastery": round(m.mastery, 3), "lessons": m.lessons, "practised": m.practised,
+             "kept": None if m.kept is None else round(m.kept, 3)}
             for m in review.mastery(session.state, [i.lesson for i in session.catalog.lessons])
         ],
         "mistakes": [

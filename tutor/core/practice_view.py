@@ -61,7 +61,7 @@ def weakest_skills(mastery: list, count: int = 4) -> Text:
     for m in practised:
         out.append(f"{m.skill:<16}", style="bold")
         out.append(f" {m.mastery:>4.0%}", style="red" if m.mastery < 0.5 else "yellow" if m.mastery < 0.8 else "green")
-        out.append(f"  {m.practised}/{m.lessons} lessons\n", style="dim")
+        out.append(f"  {m.practised}/{m.lessons} lessons, {m.kept:.0%} kept\n", style="dim")
     out.rstrip()  # in place
     return out
 

@@ -172,6 +172,7 @@ class SkillMastery:
     mastery: float  # mean recall probability over the skill's lessons; unpractised count 0
     lessons: int
     practised: int
+    kept: float | None = None  # mean recall over the practised lessons only: how well what was learned is kept
 
 
 def mastery(state: State, lessons, moment: datetime | None = None) -> list[SkillMastery]:
@@ -183,10 +184,11 @@ def mastery(state: State, lessons, moment: datetime | None = None) -> list[Skill
             continue
         for skill in lesson.skills:
             by_skill.setdefault(skill, []).append(known.get(lesson.id))
-    out = [
-        SkillMastery(skill, sum(v or 0.0 for v in values) / len(values), len(values), sum(v is not None for v in values))
-        for skill, values in by_skill.items()
-    ]
+    out = []
+    for skill, values in by_skill.items():
+        known_values = [v for v in values if v is not None]
+        kept = sum(known_values) / len(known_values) if known_values else None
+        out.append(SkillMastery(skill, sum(known_values) / len(values), len(values), len(known_values), kept))
     return sorted(out, key=lambda m: (m.practised == 0, m.mastery, m.skill))
 
 
