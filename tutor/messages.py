@@ -53,3 +53,11 @@ class CatalogLoaded(Message):
     """The lessons are read (off the UI thread); `errors` are the packs' authoring errors."""
 
     errors: list[Any]
+
+
+@dataclass
+class AnswerReady(Message):
+    """A quiz's answer, computed on a worker (the truth runs once, in the sandbox): show it."""
+
+    lesson_id: str
+    text: str

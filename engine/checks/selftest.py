@@ -1,4 +1,5 @@
-"""Lesson self-tests: the starter fails, the reference passes, every decoy fails naming its mistake."""
+"""Lesson self-tests: the starter fails, the reference passes, every decoy fails naming its mistake,
+and every alternative (a right answer written differently) passes."""
 
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ def variants_to_try(lesson: Lesson, count: int = 3) -> list[int]:
 
 
 def dev_check(checker: Checker, lesson: Lesson, variant: int = 0) -> LessonReport:
+    if lesson.quiz is not None:
+        return _quiz_check(checker, lesson, variant)
     report = LessonReport(lesson.id, variant)
     rendered, _ = instantiate(lesson, variant)
     missing = missing_dataset(lesson)
@@ -60,4 +63,37 @@ def dev_check(checker: Checker, lesson: Lesson, variant: int = 0) -> LessonRepor
             report.problems.append(
                 f"decoy {decoy.mistake!r} fails but its verdict {shown} ({first.message if first else verdict.problem})"
             )
+    for alternative in rendered.alternatives:
+        verdict = checker.check(lesson, decoy_code(rendered, alternative), variant=variant, name_mistakes=False, reuse=True)
+        if not verdict.passed:
+            first = verdict.first_failure
+            report.problems.append(
+                f"alternative {alternative.note!r} fails: {first.name + ': ' + first.message if first else verdict.problem}"
+            )
+    return report
+
+
+def _quiz_check(checker: Checker, lesson: Lesson, variant: int) -> LessonReport:
+    """The truth's answer and its other spellings pass, no answer fails, each decoy's answer fails by name."""
+    from engine.checks import quiz
+
+    report = LessonReport(lesson.id, variant)
+    try:
+        truth = quiz.truth(checker, lesson, variant)
+    except LessonBroken as exc:
+        report.problems.append(str(exc))
+        return report
+    for answer in [quiz.shown(truth), *quiz.spellings(truth)]:
+        if not quiz.decide(checker, lesson, answer, variant).passed:
+            report.problems.append(f"the right answer written {answer!r} fails")
+    if quiz.decide(checker, lesson, "", variant).passed:
+        report.problems.append("no answer passes")
+    rendered, _ = instantiate(lesson, variant)
+    for decoy in rendered.decoys:
+        wrong = quiz.truth(checker, lesson, variant, decoy_code(rendered, decoy))
+        if quiz.same(wrong, truth):
+            continue  # this variant happens to give the mistaken model the right answer: nothing to catch here
+        verdict = quiz.decide(checker, lesson, quiz.shown(wrong), variant)
+        if verdict.passed or not verdict.checks[0].mistake:
+            report.problems.append(f"decoy {decoy.mistake!r}: its answer {quiz.shown(wrong)} is not named")
     return report

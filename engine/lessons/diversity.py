@@ -17,6 +17,7 @@ from engine.lessons.variants import instantiate
 
 SAMPLED = 20  # variants looked at per drill
 WANTED = 5  # distinct learner-typed solutions required among them
+QUIZ_SAMPLED, QUIZ_WANTED = 60, 20  # a quiz: distinct snippets, each a new question
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class VariantSpread:
     distinct: int
     combinations: float  # math.inf when a param is a float range
     required: int
+    quiz: bool = False  # counted in distinct snippets (questions), not typed solutions
 
     @property
     def ok(self) -> bool:
@@ -57,15 +59,19 @@ def combinations(lesson: Lesson) -> float:
 
 
 def spread(lesson: Lesson, sampled: int = SAMPLED) -> VariantSpread:
+    """Distinct learner-typed solutions among `sampled` variants (for a quiz: distinct snippets of 60)."""
+    quiz = lesson.quiz is not None
+    sampled = QUIZ_SAMPLED if quiz else sampled
     seen = set()
     for variant in range(sampled):
         rendered, _ = instantiate(lesson, variant)
-        seen.add(typed_lines(rendered.solution, rendered.starter))
+        seen.add(rendered.solution.strip() if quiz else typed_lines(rendered.solution, rendered.starter))
     combos = combinations(lesson)
     return VariantSpread(
         lesson_id=lesson.id,
         sampled=sampled,
         distinct=len(seen),
         combinations=combos,
-        required=int(min(WANTED, combos)),
+        required=QUIZ_WANTED if quiz else int(min(WANTED, combos)),
+        quiz=quiz,
     )

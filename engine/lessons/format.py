@@ -20,7 +20,7 @@ from engine.lessons.skills import MOST_PER_LESSON, SKILLS
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)+$"
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
-Kind = Literal["drill", "application", "challenge", "project"]
+Kind = Literal["drill", "quiz", "application", "challenge", "project"]
 
 
 class Strict(BaseModel):
@@ -180,6 +180,44 @@ class Check(Strict):
         return v
 
 
+class Quiz(Strict):
+    """Predict what a short snippet gives: the lesson's `solution` is the snippet, run once for the truth.
+
+    The learner types the value of `ask` (a shape, a dtype, a value) or, when
+    the snippet raises, the error's type.  Decoys edit the snippet into the
+    program a mistaken mental model imagines: its answer is the wrong answer
+    that names the mistake.
+    """
+
+    ask: str = Field(min_length=1, description="Expression evaluated after the snippet, e.g. 'y.shape'")
+    question: str = Field(default="", description="How the question reads; default: What is `ask`?")
+
+    @field_validator("ask")
+    @classmethod
+    def _compiles(cls, v: str) -> str:
+        try:
+            compile(v, "<ask>", "eval")
+        except SyntaxError as exc:
+            raise ValueError(f"{v!r} is not a Python expression: {exc.msg}") from None
+        return v
+
+
+class Alternative(Strict):
+    """A correct solution written differently from the reference: it must pass."""
+
+    note: str = Field(min_length=3, description="How it differs, e.g. 'einsum instead of matmul'")
+    code: str | None = None
+    replace: list[tuple[str, str]] | None = Field(
+        default=None, description="[old, new] pairs applied in order to the reference solution"
+    )
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Alternative:
+        if (self.code is None) == (self.replace is None):
+            raise ValueError("give exactly one of 'code' or 'replace'")
+        return self
+
+
 class Lesson(Strict):
     """One lesson file."""
 
@@ -205,9 +243,13 @@ class Lesson(Strict):
     starter: str
     solution: str
     decoys: list[Decoy] = Field(default_factory=list)
+    alternatives: list[Alternative] = Field(
+        default_factory=list, description="Correct solutions written differently: each must pass"
+    )
     hints: list[str] = Field(min_length=2, description="From a nudge to nearly the answer")
     constraints: Constraints = Field(default_factory=Constraints)
-    checks: list[Check] = Field(min_length=1)
+    checks: list[Check] = Field(default_factory=list, description="At least one, except in a quiz (its one check is the answer)")
+    quiz: Quiz | None = None
 
     @field_validator("skills")
     @classmethod
@@ -227,10 +269,16 @@ class Lesson(Strict):
         dupes = {n for n in names if names.count(n) > 1}
         if dupes:
             raise ValueError(f"check names must be unique: {sorted(dupes)}")
-        for decoy in self.decoys:
-            for old, _new in decoy.replace or []:
+        if (self.kind == "quiz") != (self.quiz is not None):
+            raise ValueError("a quiz has a 'quiz' block, and only a quiz has one")
+        if self.kind != "quiz" and not self.checks:
+            raise ValueError("checks: at least one check is needed")
+        for what, edits in [(f"decoy {d.mistake!r}", d.replace) for d in self.decoys] + [
+            (f"alternative {a.note!r}", a.replace) for a in self.alternatives
+        ]:
+            for old, _new in edits or []:
                 if old not in self.solution:
-                    raise ValueError(f"decoy {decoy.mistake!r}: {old!r} does not occur in the solution")
+                    raise ValueError(f"{what}: {old!r} does not occur in the solution")
         used = set(re.findall(r"\{\{\s*(\w+)\s*\}\}", self.task + self.starter + self.solution))
         unknown = used - set(self.params)
         if unknown:

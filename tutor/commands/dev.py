@@ -75,7 +75,8 @@ def variant_spread(args: argparse.Namespace) -> int:
     console = Console()
     for s in spreads:
         mark = "[green]✔[/]" if s.ok else "[red]✘[/]"
-        console.print(f"{mark} {escape(s.lesson_id)}: {s.distinct} of {s.sampled} variants differ in what is typed"
+        what = "ask a different question" if s.quiz else "differ in what is typed"
+        console.print(f"{mark} {escape(s.lesson_id)}: {s.distinct} of {s.sampled} variants {what}"
                       + ("" if s.ok else f" (needs {s.required})"), highlight=False)  # fmt: skip
     good = len(spreads) - len(bad)
     console.print(f"{plural(good, 'drill')} {'varies' if good == 1 else 'vary'} enough, {len(bad)} do not")

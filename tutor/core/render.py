@@ -86,6 +86,13 @@ def constraints_text(lesson: Lesson) -> list[str]:
     return lines
 
 
+def quiz_markdown(lesson: Lesson) -> str:
+    """A quiz's snippet and its question, as markdown."""
+    question = lesson.quiz.question or f"What is `{lesson.quiz.ask}`?"
+    return (f"```python\n{lesson.solution.rstrip()}\n```\n\n**{question}** Type the answer in the editor and press F5 "
+            "(a shape like `(2, 3)`, a dtype like `torch.float32`, a value, or `error: TypeName`).")  # fmt: skip
+
+
 def lesson_view(lesson: Lesson, from_memory: bool = False) -> RenderableType:
     """The task, its rules, the starter and the checks; `from_memory` hides the task's code examples."""
     meta = Text.assemble(
@@ -99,6 +106,9 @@ def lesson_view(lesson: Lesson, from_memory: bool = False) -> RenderableType:
     )
     task = strip_code_examples(lesson.task) if from_memory else lesson.task
     parts: list[RenderableType] = [meta, Markdown(task)]
+    if lesson.quiz is not None:
+        parts.append(Markdown(quiz_markdown(lesson).replace("in the editor and press F5", "in the file and save")))
+        return Panel(Group(*parts), title=f"[b]{escape(lesson.title)}[/]", title_align="left")
     rules = constraints_text(lesson)
     if rules:
         parts.append(Panel(Markdown("\n".join(f"- {r}" for r in rules)), title="Constraints", border_style="yellow"))

@@ -177,6 +177,15 @@ class Session:
 
         return plan.build(self.state, self.catalog)
 
+    def quiz_answer(self, lesson_id: str, variant: int) -> str:
+        """A quiz's snippet with its answer, as the solution view shows it (runs the truth once)."""
+        from engine.checks import quiz
+
+        lesson = self.item(lesson_id).lesson
+        rendered = self.lesson(lesson_id, variant)
+        answer = quiz.shown(quiz.truth(self._ensure_checker(), lesson, variant))
+        return f"{rendered.solution.rstrip()}\n\n# {rendered.quiz.ask}  ->  {answer}\n"
+
     def solution_shown(self, lesson_id: str) -> None:
         """The learner looked at the reference: today's review of the lesson is Again."""
         self.state.note(lesson_id, "solution")
@@ -230,7 +239,12 @@ class Session:
             lesson = self.item(lesson).lesson
         run = run or CheckRun(lesson.id, code, variant=variant, mode=mode)
         checker = self._ensure_checker()
-        verdict = checker.check(lesson, code, sink=sink, on_start=run.attach, filename=filename, variant=variant)
+        if lesson.quiz is not None:  # a typed answer: read, never run (the truth runs once, cached)
+            from engine.checks import quiz
+
+            verdict = quiz.decide(checker, lesson, code, variant)
+        else:
+            verdict = checker.check(lesson, code, sink=sink, on_start=run.attach, filename=filename, variant=variant)
         run.verdict = verdict
         if not verdict.cancelled:
             self.record(lesson, verdict, mode)

@@ -170,11 +170,11 @@ def challenges(catalog: Catalog) -> list[Any]:
 
 
 def sprint_pool(catalog: Catalog) -> list[Any]:
-    """Short drills from the creation, indexing, reshaping, broadcasting and autograd tracks."""
+    """Short drills and quizzes from the creation, indexing, reshaping, broadcasting and autograd tracks."""
     return [
         item.lesson
         for item in catalog.lessons
-        if item.lesson.kind == "drill" and item.lesson.track in SPRINT_TRACKS and item.lesson.minutes <= 4
+        if item.lesson.kind in ("drill", "quiz") and item.lesson.track in SPRINT_TRACKS and item.lesson.minutes <= 4
     ]
 
 

@@ -19,10 +19,10 @@ from textual.widgets import Header, Log, Markdown, ProgressBar, Static, TabbedCo
 
 from engine import events, paths
 from tutor.core.checkrun import CheckRun
-from tutor.core.render import constraints_text
+from tutor.core.render import constraints_text, quiz_markdown
 from tutor.core.text import plural
 from tutor.core.timed import strip_code_examples
-from tutor.messages import RunActivity, RunFailed, RunFinished
+from tutor.messages import AnswerReady, RunActivity, RunFailed, RunFinished
 from tutor.screens.modals import ConfirmScreen, SolutionScreen, VersionsScreen
 from tutor.widgets.chart import MetricsChart
 from tutor.widgets.editor import CodeEditor
@@ -120,6 +120,9 @@ class WorkspaceScreen(Screen):
             meta = f"*review · from memory · variant {self.variant}*  \n" + meta
         task = strip_code_examples(lesson.task) if self.from_memory else lesson.task
         parts = [f"# {lesson.title}", meta, task]
+        if lesson.quiz is not None:  # the snippet is the question, never hidden
+            parts.append(quiz_markdown(lesson))
+            return "\n\n".join(parts)
         if rules:
             parts.append("**Rules**\n\n" + "\n".join(f"- {r}" for r in rules))
         parts.append("**Checks**\n\n" + "\n".join(f"- {c.name}" for c in lesson.checks))
@@ -320,16 +323,30 @@ class WorkspaceScreen(Screen):
         lesson = self.lesson
         done = self.session.state.progress(self.lesson_id).status == "done"
         if done:  # seen before today's green, it still makes today's review Again
-            self.session.solution_shown(self.lesson_id)
-            self.app.push_screen(SolutionScreen(lesson.solution))
+            self._show_solution(lesson)
             return
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self.session.solution_shown(self.lesson_id)
-                self.app.push_screen(SolutionScreen(lesson.solution))
+                self._show_solution(lesson)
 
         self.app.push_screen(ConfirmScreen("You have not passed this lesson yet. Show the reference solution anyway?"), confirmed)
+
+    def _show_solution(self, lesson: Any) -> None:
+        self.session.solution_shown(self.lesson_id)
+        if lesson.quiz is None:
+            self.app.push_screen(SolutionScreen(lesson.solution))
+        else:
+            self._find_answer()  # the truth may need the runner: not on the UI thread
+
+    @work(thread=True, exit_on_error=False, group="answer")
+    def _find_answer(self) -> None:
+        self.post_message(AnswerReady(self.lesson_id, self.session.quiz_answer(self.lesson_id, self.variant)))
+
+    @on(AnswerReady)
+    def _answer_ready(self, message: AnswerReady) -> None:
+        if message.lesson_id == self.lesson_id:
+            self.app.push_screen(SolutionScreen(message.text))
 
     def action_next(self) -> None:
         if self.app.in_plan:
