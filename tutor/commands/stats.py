@@ -1,4 +1,4 @@
-"""`tutor stats`: progress per track and seed, reviews, mastery per skill, your frequent mistakes."""
+"""`tutor stats`: progress per track and course document, reviews, mastery per skill, your frequent mistakes."""
 
 from __future__ import annotations
 
@@ -19,13 +19,13 @@ from tutor.core.text import bar, plural
 def stats(args: argparse.Namespace) -> int:
     session = Session(getattr(args, "lessons", []))
     tracks = session.track_progress()
-    seeds = session.seed_progress()
+    seeds = session.document_progress()
     progress = session.progress()
     attempts = sum(p.attempts for p in progress.values())
     speed = session.state.speed_history()
     data = {
         "tracks": [{"track": t.track, "title": t.title, "done": t.done, "total": t.total} for t in tracks],
-        "seeds": {seed: {"done": d, "total": t} for seed, (d, t) in seeds.items()},
+        "documents": {name: {"done": d, "total": t} for name, (d, t) in seeds.items()},
         "lessons_done": sum(p.status == "done" for p in progress.values()),
         "lessons_total": len(session.catalog.lessons),
         "attempts": attempts,
@@ -66,8 +66,8 @@ def stats(args: argparse.Namespace) -> int:
     for t in tracks:
         table.add_row(t.title, bar(t.done, t.total), f"{t.done}/{t.total}")
     console.print(table)
-    table = Table(title="by syllabus seed", title_justify="left")
-    for col in ("seed", "progress", "done"):
+    table = Table(title="by course document", title_justify="left")
+    for col in ("document", "progress", "done"):
         table.add_column(col)
     for seed, (done, total) in seeds.items():
         table.add_row(seed, bar(done, total), f"{done}/{total}")

@@ -85,16 +85,18 @@ class Session:
             out.append(TrackProgress(track, self.catalog.track_title(track), done, len(items)))
         return out
 
-    def seed_progress(self) -> dict[str, tuple[int, int]]:
-        """Done and total per syllabus seed."""
+    def document_progress(self) -> dict[str, tuple[int, int]]:
+        """Done and total per syllabus document (the two manual-ML sets count as one)."""
+        from tutor.core.text import document_name
+
         progress = self.progress()
         out: dict[str, tuple[int, int]] = {}
-        for item in self.catalog.lessons:
-            seed = item.lesson.source.seed
-            done, total = out.get(seed, (0, 0))
+        for item in sorted(self.catalog.lessons, key=lambda i: i.lesson.source.seed):  # in the syllabus's order
+            name = document_name(item.lesson.source.seed)
+            done, total = out.get(name, (0, 0))
             status = progress.get(item.lesson.id, Progress(item.lesson.id)).status
-            out[seed] = (done + (status == "done"), total + 1)
-        return dict(sorted(out.items()))  # seeds are numbered: 000, 001, ...
+            out[name] = (done + (status == "done"), total + 1)
+        return out
 
     def continue_id(self) -> str | None:
         last = self.state.last_lesson()

@@ -46,3 +46,18 @@ def item_label(item) -> str:
 def heat_cell(count: int) -> str:
     """One day of the practice calendar: blank, light, medium, full by checks run."""
     return " ·░▒▓█"[min(5, 0 if count <= 0 else 1 + (count - 1) // 3)]
+
+
+# The syllabus documents a lesson's `source.seed` names, as a learner knows them.
+DOCUMENTS = {
+    "000": "Manual ML problems",
+    "001": "Manual ML problems",
+    "002": "Six-week fundamentals program",
+    "003": "Notebook exercises",
+    "004": "From-scratch course",
+}
+
+
+def document_name(seed: str) -> str:
+    """'002_ba92….txt' -> 'Six-week fundamentals program' (an unknown file keeps its own name)."""
+    return DOCUMENTS.get(seed.split("_")[0], seed)

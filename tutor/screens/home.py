@@ -69,7 +69,7 @@ class HomeScreen(Screen):
                 yield Static(id="mistakes")
             yield Input(placeholder="Search lessons by title, id or skill…", id="search")
             yield OptionList(id="home-list")
-            yield Static(id="seeds")
+            yield Static(id="documents")
         yield KeyFooter()
 
     def on_mount(self) -> None:
@@ -120,9 +120,10 @@ class HomeScreen(Screen):
         nxt = session.next_id(cont)
         self.query_one("#next", Button).label = f"Next: {shorten(session.item(nxt).lesson.title, 24)}" if nxt else "Next lesson"
         self._show_tracks()
-        seeds = session.seed_progress()
-        lines = [f"{seed.split('_')[0]}  {bar(d, t, 12)}  {d}/{t}" for seed, (d, t) in seeds.items()]
-        self.query_one("#seeds", Static).update(Text("By syllabus seed\n" + "\n".join(lines), style="dim"))
+        seeds = session.document_progress()
+        width = max((len(name) for name in seeds), default=0)
+        lines = [f"{name:<{width}}  {bar(d, t, 12)}  {d}/{t}" for name, (d, t) in seeds.items()]
+        self.query_one("#documents", Static).update(Text("By course document\n" + "\n".join(lines), style="dim"))
 
     def _show_today(self) -> None:
         plan = self.session.today()

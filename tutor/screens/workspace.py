@@ -20,7 +20,7 @@ from textual.widgets import Header, Log, Markdown, ProgressBar, Static, TabbedCo
 from engine import events, paths
 from tutor.core.checkrun import CheckRun
 from tutor.core.render import constraints_text, quiz_markdown
-from tutor.core.text import plural
+from tutor.core.text import document_name, plural
 from tutor.core.timed import strip_code_examples
 from tutor.messages import AnswerReady, RunActivity, RunFailed, RunFinished
 from tutor.screens.modals import ConfirmScreen, SolutionScreen, VersionsScreen
@@ -115,7 +115,7 @@ class WorkspaceScreen(Screen):
 
     def _task_markdown(self, lesson: Any) -> str:
         rules = constraints_text(lesson)
-        meta = f"*{lesson.kind} · about {lesson.minutes} min · {lesson.source.seed.split('_')[0]} {lesson.source.section}*"
+        meta = f"*{lesson.kind} · about {lesson.minutes} min · {document_name(lesson.source.seed)}: {lesson.source.section}*"
         if self.from_memory:
             meta = f"*review · from memory · variant {self.variant}*  \n" + meta
         task = strip_code_examples(lesson.task) if self.from_memory else lesson.task
