@@ -131,6 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
     _lessons_arg(p)
     p.set_defaults(run="tutor.commands.watch:watch")
 
+    p = sub.add_parser("sheet", help="the API a track's lessons use: signature, meaning, the lesson that teaches it")
+    p.add_argument("track", nargs="?", help="one track (default: all)")
+    _json_arg(p)
+    _lessons_arg(p)
+    p.set_defaults(run="tutor.commands.sheet:sheet")
+
     p = sub.add_parser("review", help="work through today's plan in your editor: each item is checked on every save")
     p.add_argument("--once", action="store_true", help="stop after the first item passes")
     _lessons_arg(p)
@@ -144,6 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     _json_arg(d)
     _lessons_arg(d)
     d.set_defaults(run="tutor.commands.dev:check_lessons")
+    d = dsub.add_parser("sheet", help="regenerate lessons/_sheet.json, the syntax sheets, from the lessons")
+    d.set_defaults(run="tutor.commands.sheet:write_sheet")
     d = dsub.add_parser("variants", help="do a drill's variants change the code the learner types? (20 drawn, 5 must differ)")
     d.add_argument("ids", nargs="*", help="lesson ids (default: every drill with params)")
     _json_arg(d)

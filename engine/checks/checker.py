@@ -25,7 +25,7 @@ from engine import events
 from engine.checks import static
 from engine.checks.compare import Mismatch, compare, properties
 from engine.checks.outcome import EventSink, Outcome, collect
-from engine.lessons.format import Alternative, Check, Decoy, Lesson
+from engine.lessons.format import Check, Lesson, decoy_code
 from engine.lessons.variants import draw, instantiate
 from engine.sandbox.childrun import ChildRun
 from engine.sandbox.client import Runner
@@ -118,16 +118,6 @@ def missing_dataset(lesson: Lesson) -> str | None:
     except datasets.DatasetError as exc:
         return f"this lesson needs the {name} dataset: {exc}"
     return None
-
-
-def decoy_code(lesson: Lesson, decoy: Decoy | Alternative) -> str:
-    """A decoy's (or an alternative's) whole program: given, or the reference with its edits applied."""
-    if decoy.code is not None:
-        return decoy.code
-    code = lesson.solution
-    for old, new in decoy.replace or []:
-        code = code.replace(old, new)
-    return code
 
 
 # --- the checker ----------------------------------------------------------------------------------

@@ -302,6 +302,16 @@ class TrackList(Strict):
     tracks: list[Track]
 
 
+def decoy_code(lesson: Lesson, piece: Decoy | Alternative) -> str:
+    """A decoy's (or an alternative's) whole program: given, or the reference with its edits applied."""
+    if piece.code is not None:
+        return piece.code
+    code = lesson.solution
+    for old, new in piece.replace or []:
+        code = code.replace(old, new)
+    return code
+
+
 def json_schema() -> dict[str, Any]:
     """The JSON Schema authors point their editors at."""
     schema = Lesson.model_json_schema()

@@ -1,4 +1,4 @@
-"""Small modal screens: confirm, show the reference solution, restore a version."""
+"""Small modal screens: confirm, show the reference solution, restore a version, the syntax sheet."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
@@ -77,3 +77,29 @@ class VersionsScreen(ModalScreen[str | None]):
     def _restore(self, event: OptionList.OptionSelected) -> None:
         chosen = next(v for v in self.versions if str(v.id) == event.option.id)
         self.dismiss(chosen.text)
+
+
+class SheetScreen(ModalScreen[None]):
+    """The syntax sheet of one track: each name with its signature, what it does, where it is taught."""
+
+    BINDINGS = [Binding("escape,f10", "dismiss", "Close")]
+
+    def __init__(self, track: str, entries: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self.track = track
+        self.entries = entries
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            yield Static(f"Syntax sheet · {self.track} (Esc closes)", classes="dialog-title")
+            with VerticalScroll(id="sheet-body"):
+                yield Static(self._text() if self.entries else Text("No sheet for this track yet.", style="dim"))
+
+    def _text(self) -> Text:
+        out = Text()
+        for entry in self.entries:
+            out.append(entry["name"], style="bold cyan")
+            out.append(f"  {entry['signature']}\n", style="bold")
+            out.append(f"  {entry['meaning']}\n")  # a Text, never markup: docstrings hold brackets
+            out.append(f"  taught in {', '.join(entry['lessons'][:3])}\n\n", style="dim")
+        return out

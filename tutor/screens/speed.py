@@ -97,7 +97,7 @@ class SpeedWorkspaceScreen(WorkspaceScreen):
 
     mode = "speed"
     locks_lookups = True  # the app keeps the browser, palette and runs shut while the clock runs
-    LOCKED = {"hint", "solution", "browse", "external", "versions", "next", "reset"}
+    LOCKED = {"hint", "solution", "browse", "external", "versions", "next", "reset", "sheet"}
     BINDINGS = [
         Binding("f5", "run", "Run & check", id="run", priority=True),
         Binding("escape,ctrl+c", "stop", "Stop", id="stop", priority=True),

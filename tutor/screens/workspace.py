@@ -23,7 +23,7 @@ from tutor.core.render import constraints_text, quiz_markdown
 from tutor.core.text import document_name, plural
 from tutor.core.timed import strip_code_examples
 from tutor.messages import AnswerReady, RunActivity, RunFailed, RunFinished
-from tutor.screens.modals import ConfirmScreen, SolutionScreen, VersionsScreen
+from tutor.screens.modals import ConfirmScreen, SheetScreen, SolutionScreen, VersionsScreen
 from tutor.widgets.chart import MetricsChart
 from tutor.widgets.editor import CodeEditor
 from tutor.widgets.footer import KeyFooter
@@ -48,6 +48,7 @@ class WorkspaceScreen(Screen):
         Binding("ctrl+n", "next", "Next", id="next", priority=True),
         Binding("f9", "app.home", "Home", id="home"),
         Binding("ctrl+o", "toggle_output", "Output", id="output", priority=True),
+        Binding("f10", "sheet", "Sheet", id="sheet", show=False, priority=True),  # named in the task pane
     ]
     SHORT = 30  # below this many rows the results get more of the height than the editor
     NARROW = 110  # below this many columns the output tabs hide behind ctrl+o, for a verdict that can be read
@@ -116,6 +117,8 @@ class WorkspaceScreen(Screen):
     def _task_markdown(self, lesson: Any) -> str:
         rules = constraints_text(lesson)
         meta = f"*{lesson.kind} · about {lesson.minutes} min · {document_name(lesson.source.seed)}: {lesson.source.section}*"
+        if not self.from_memory and self.mode == "practice":
+            meta += "  \n*F10: the track's syntax sheet*"
         if self.from_memory:
             meta = f"*review · from memory · variant {self.variant}*  \n" + meta
         task = strip_code_examples(lesson.task) if self.from_memory else lesson.task
@@ -138,6 +141,10 @@ class WorkspaceScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "toggle_output":
             return self.has_class("-narrow")
+        if action == "sheet" and self.from_memory:
+            return False  # a review is from memory: the sheet stays shut
+        if action == "sheet":
+            return True
         return self.check_run_action(action)
 
     def action_toggle_output(self) -> None:
@@ -331,6 +338,13 @@ class WorkspaceScreen(Screen):
                 self._show_solution(lesson)
 
         self.app.push_screen(ConfirmScreen("You have not passed this lesson yet. Show the reference solution anyway?"), confirmed)
+
+    def action_sheet(self) -> None:
+        from engine.lessons import sheet
+
+        track = self.lesson.track
+        entries = sheet.load(paths.BUILTIN_LESSONS).get(track, [])
+        self.app.push_screen(SheetScreen(track, entries))
 
     def _show_solution(self, lesson: Any) -> None:
         self.session.solution_shown(self.lesson_id)
