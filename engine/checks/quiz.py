@@ -152,10 +152,13 @@ def _parse_value(text: str) -> list[Any]:
     match = re.fullmatch(r"tensor\((.*?)(,\s*dtype=.*)?\)", text, re.S)
     if match:
         text = match.group(1)
+    special = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}  # what torch prints for them
+    if text.lower() in special:
+        return ["value", special[text.lower()]]
     try:
         value = ast.literal_eval(text)
     except (ValueError, SyntaxError):
-        raise Unreadable("write a Python value, e.g. `True`, `6`, `2.5` or `[1, 2]`") from None
+        raise Unreadable("write a Python value, e.g. `True`, `6`, `2.5`, `nan` or `[1, 2]`") from None
     return ["value", _plain(value)]
 
 
@@ -186,7 +189,7 @@ def _same_value(a: Any, b: Any) -> bool:
     if isinstance(b, (int, float)) and isinstance(a, (int, float)):
         if isinstance(b, float) and math.isnan(b):
             return isinstance(a, float) and math.isnan(a)
-        return math.isclose(a, b, rel_tol=1e-4, abs_tol=1e-6)
+        return a == b or math.isclose(a, b, rel_tol=1e-4, abs_tol=1e-6)  # == for infinities
     if isinstance(b, list) and isinstance(a, list):
         return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b, strict=True))
     return a == b

@@ -24,6 +24,7 @@ from engine.checks.quiz import Unreadable, parse, same, shown, spellings
         ("True", "value", ["value", True]),
         ("tensor([1., 2.])", "value", ["value", [1.0, 2.0]]),
         ("6  # the sum", "value", ["value", 6]),
+        ("-inf", "value", ["value", float("-inf")]),
         ("error: RuntimeError", "error", ["error", "RuntimeError"]),
         ("raises IndexError", "shape", ["error", "IndexError"]),
     ],
@@ -43,6 +44,7 @@ def test_values_compare_within_float_noise_but_types_do_not_blur():
     assert same(["value", 0.30000001], ["value", 0.3]) and not same(["value", 0.31], ["value", 0.3])
     assert not same(["value", 1], ["value", True]) and same(["value", [1, 2]], ["value", [1, 2]])
     assert same(["error", "runtimeerror"], ["error", "RuntimeError"]) and not same(["shape", [3]], ["value", [3]])
+    assert same(parse("nan", "value"), ["value", float("nan")]) and not same(["value", 1.0], ["value", float("nan")])
 
 
 @pytest.mark.parametrize("truth", [["shape", [2, 3]], ["shape", [4]], ["dtype", "torch.int64"], ["value", [1.5, 2.0]],
