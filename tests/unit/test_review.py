@@ -272,8 +272,11 @@ def test_a_placement_pass_schedules_lessons_instead_of_leaving_them_new(tmp_path
     state = State(tmp_path / "s.db")
     moment = at(DAY1)
     attempt_ = timed.new_placement(catalog, "tensors", clock=lambda: 0.0, seed=1)
-    drills = [i.lesson.id for i in catalog.in_track("tensors") if i.lesson.kind == "drill"]
-    assert [item.lesson_id for item in attempt_.items] == drills[: timed.PLACEMENT_DRILLS]
+    drills = [i.lesson.id for i in catalog.in_track("tensors") if i.lesson.kind in ("drill", "quiz")]
+    chosen = [item.lesson_id for item in attempt_.items]
+    assert len(chosen) == min(len(drills), timed.PLACEMENT_DRILLS) and chosen[0] == drills[0]
+    assert chosen == sorted(chosen, key=drills.index)  # in course order, drawn from across the whole track
+    assert set(chosen) & set(drills[len(drills) * 2 // 3 :])
     assert timed.PLACEMENT_SECONDS[0] <= attempt_.limit_s <= timed.PLACEMENT_SECONDS[1]
     proven = [catalog.get(item.lesson_id).lesson for item in attempt_.items[:3]]
     for lesson in proven:  # what the app records for each drill passed in the placement
