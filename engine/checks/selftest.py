@@ -63,6 +63,8 @@ def dev_check(checker: Checker, lesson: Lesson, variant: int = 0) -> LessonRepor
             report.problems.append(
                 f"decoy {decoy.mistake!r} fails but its verdict {shown} ({first.message if first else verdict.problem})"
             )
+    if not rendered.alternatives:
+        report.problems.append("no alternative: add a right solution written differently (alternatives:)")
     for alternative in rendered.alternatives:
         verdict = checker.check(lesson, decoy_code(rendered, alternative), variant=variant, name_mistakes=False, reuse=True)
         if not verdict.passed:

@@ -30,6 +30,7 @@ def test_lesson_decides(checker, lesson, variant):
     report = dev_check(checker, lesson, variant)
     assert report.ok, "\n".join(report.problems)
     assert lesson.decoys, "every lesson needs decoys"
+    assert lesson.quiz is not None or lesson.alternatives, "every lesson needs an alternative (a right answer written differently)"
 
 
 def test_dev_check_command_reports_a_lesson_whose_decoy_passes(tmp_path):
@@ -50,6 +51,9 @@ solution: "def total(x):\\n    return x.sum()\\n"
 decoys:
   - mistake: returned the mean
     replace: [["x.sum()", "x.mean()"]]
+alternatives:
+  - note: torch.sum, kept as a 1-element tensor
+    replace: [["x.sum()", "x.sum(dim=0, keepdim=True)"]]
 hints: [a, b]
 checks:
   - name: shape only
@@ -60,3 +64,4 @@ checks:
     out = run_cli("dev", "check", "weak/sum", "--lessons", str(pack))
     assert out.returncode == 1
     assert "decoy passes: returned the mean" in out.stdout
+    assert "alternative 'torch.sum, kept as a 1-element tensor' fails" in out.stdout
