@@ -30,7 +30,9 @@ def test_lesson_decides(checker, lesson, variant):
     report = dev_check(checker, lesson, variant)
     assert report.ok, "\n".join(report.problems)
     assert lesson.decoys, "every lesson needs decoys"
-    assert lesson.quiz is not None or lesson.alternatives, "every lesson needs an alternative (a right answer written differently)"
+    assert lesson.quiz is not None or lesson.alternatives, (
+        "every lesson needs an alternative (a right answer written differently)"
+    )
 
 
 def test_dev_check_command_reports_a_lesson_whose_decoy_passes(tmp_path):
