@@ -50,20 +50,25 @@ class Limits(Strict):
     memory_mb: int = Field(default=2048, ge=64, le=65536)
 
 
-class Decoy(Strict):
-    """A known-wrong solution: a whole program, or edits applied to the reference."""
+class Program(Strict):
+    """Another program for a lesson: given whole (`code`), or as edits of the reference (`replace`)."""
 
-    mistake: str = Field(min_length=3, description="The mistake it embodies, in a learner's words")
     code: str | None = None
     replace: list[tuple[str, str]] | None = Field(
         default=None, description="[old, new] pairs applied in order to the reference solution"
     )
 
     @model_validator(mode="after")
-    def _one_form(self) -> Decoy:
+    def _one_form(self) -> Program:
         if (self.code is None) == (self.replace is None):
             raise ValueError("give exactly one of 'code' or 'replace'")
         return self
+
+
+class Decoy(Program):
+    """A known-wrong solution: it must fail, and a learner's code that fails the same way is named."""
+
+    mistake: str = Field(min_length=3, description="The mistake it embodies, in a learner's words")
 
 
 class Constraints(Strict):
@@ -202,20 +207,10 @@ class Quiz(Strict):
         return v
 
 
-class Alternative(Strict):
+class Alternative(Program):
     """A correct solution written differently from the reference: it must pass."""
 
     note: str = Field(min_length=3, description="How it differs, e.g. 'einsum instead of matmul'")
-    code: str | None = None
-    replace: list[tuple[str, str]] | None = Field(
-        default=None, description="[old, new] pairs applied in order to the reference solution"
-    )
-
-    @model_validator(mode="after")
-    def _one_form(self) -> Alternative:
-        if (self.code is None) == (self.replace is None):
-            raise ValueError("give exactly one of 'code' or 'replace'")
-        return self
 
 
 class Lesson(Strict):
@@ -302,7 +297,7 @@ class TrackList(Strict):
     tracks: list[Track]
 
 
-def decoy_code(lesson: Lesson, piece: Decoy | Alternative) -> str:
+def decoy_code(lesson: Lesson, piece: Program) -> str:
     """A decoy's (or an alternative's) whole program: given, or the reference with its edits applied."""
     if piece.code is not None:
         return piece.code
