@@ -52,7 +52,7 @@ def test_the_answer_is_never_run(checker, tmp_path):
     assert not verdict.passed and not marker.exists()
 
 
-def test_the_self_test_holds_for_a_quiz_and_catches_a_decoy_that_is_no_mistake(checker):
+def test_the_self_test_holds_for_a_quiz_and_lets_a_decoy_that_gives_the_truth_go_unnamed(checker):
     assert dev_check(checker, QUIZ, 0).ok and dev_check(checker, QUIZ, 1).ok
     harmless = QUIZ.model_copy(update={"decoys": [QUIZ.decoys[0].model_copy(update={"replace": [("x =", "x  =")]})]})
     report = dev_check(checker, harmless, 0)

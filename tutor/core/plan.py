@@ -91,7 +91,7 @@ def build(state: State, catalog, moment: datetime | None = None, goal: int | Non
     plan = Plan(day, goal)
     by_id = catalog.by_id()
     seen: set[str] = set()
-    for lesson_id, passed in _touched_today(state, moment):
+    for lesson_id, passed in state.touched_between(*review.day_bounds(moment)):
         item = by_id.get(lesson_id)
         if item is None:
             continue
@@ -105,8 +105,9 @@ def build(state: State, catalog, moment: datetime | None = None, goal: int | Non
         item = by_id.get(due.lesson_id)
         if item is None or due.lesson_id in seen:
             continue  # a lesson from a pack that is not loaded now, or one already in today's plan
-        variant = len(state.review_log(due.lesson_id))  # a new variant for each review
-        leech = review.is_leech(state, due.lesson_id)
+        log = state.review_log(due.lesson_id)
+        variant = len(log)  # a new variant for each review
+        leech = review.lapses_in(log) >= review.LEECH_LAPSES
         plan.items.append(Item(due.lesson_id, item.lesson.kind, item.lesson.minutes, True, variant, due.recall,
                                leech=leech, refresher=_before_in_track(catalog, item.lesson) if leech else None,
                                due=due.due))  # fmt: skip
@@ -126,12 +127,6 @@ def build(state: State, catalog, moment: datetime | None = None, goal: int | Non
         (repetition if lesson.kind in REPETITION_KINDS else applications).pop(0)
         plan.items.append(Item(lesson.id, lesson.kind, lesson.minutes, False, state.lesson_variant(lesson.id)))
     return plan
-
-
-def _touched_today(state: State, moment: datetime) -> list[tuple[str, bool]]:
-    local = moment.astimezone()
-    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    return state.touched_between(start.timestamp(), (start + timedelta(days=1)).timestamp())
 
 
 def _before_in_track(catalog, lesson) -> str | None:

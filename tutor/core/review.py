@@ -59,14 +59,15 @@ def rate(day: Day, usual: float | None) -> Rating:
     return Rating.Easy if day.failed_runs == 0 and quick else Rating.Good
 
 
-def _day_bounds(moment: datetime) -> tuple[float, float]:
+def day_bounds(moment: datetime) -> tuple[float, float]:
+    """The local day around `moment`, as [start, end) timestamps."""
     local = moment.astimezone()
     start = local.replace(hour=0, minute=0, second=0, microsecond=0)
     return start.timestamp(), (start + timedelta(days=1)).timestamp()
 
 
 def day_facts(state: State, lesson_id: str, moment: datetime) -> Day:
-    start, end = _day_bounds(moment)
+    start, end = day_bounds(moment)
     attempts = state.attempts_between(lesson_id, start, end)
     events = state.events_between(lesson_id, start, end)
     first_green = next((at for at, passed in attempts if passed), None)
@@ -121,7 +122,7 @@ class Due:
 def due_reviews(state: State, moment: datetime | None = None) -> list[Due]:
     """Cards due by the end of today, least likely remembered first."""
     moment = moment or clock.now()
-    _start, end = _day_bounds(moment)
+    _start, end = day_bounds(moment)
     out = []
     for lesson_id, (card_json, due) in state.cards().items():
         if due < end:
@@ -133,7 +134,7 @@ def due_reviews(state: State, moment: datetime | None = None) -> list[Due]:
 def forecast(state: State, days: int = 7, moment: datetime | None = None) -> list[int]:
     """How many reviews fall due on each of the next `days` days (today first, overdue included)."""
     moment = moment or clock.now()
-    start, _end = _day_bounds(moment)
+    start, _end = day_bounds(moment)
     counts = [0] * days
     for _lesson_id, (_card, due) in state.cards().items():
         index = max(0, int((due - start) // 86400))
@@ -147,10 +148,13 @@ def forecast(state: State, days: int = 7, moment: datetime | None = None) -> lis
 LEECH_LAPSES = 4  # failed in review this many times: repeating it blindly is not working
 
 
+def lapses_in(log: list[tuple[str, int, float | None]]) -> int:
+    """Reviews in a lesson's log rated Again, not counting the first day (that was learning, not forgetting)."""
+    return sum(1 for _day, rating, _t in log[1:] if rating == int(Rating.Again))
+
+
 def lapses(state: State, lesson_id: str) -> int:
-    """Reviews rated Again, not counting the first day (that was learning, not forgetting)."""
-    log = state.review_log(lesson_id)
-    return sum(1 for day, rating, _t in log[1:] if rating == int(Rating.Again))
+    return lapses_in(state.review_log(lesson_id))
 
 
 def is_leech(state: State, lesson_id: str) -> bool:

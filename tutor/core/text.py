@@ -43,11 +43,6 @@ def item_label(item) -> str:
     return "new"
 
 
-def heat_cell(count: int) -> str:
-    """One day of the practice calendar: blank, light, medium, full by checks run."""
-    return " ·░▒▓█"[min(5, 0 if count <= 0 else 1 + (count - 1) // 3)]
-
-
 # The syllabus documents a lesson's `source.seed` names, as a learner knows them.
 DOCUMENTS = {
     "000": "Manual ML problems",

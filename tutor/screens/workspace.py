@@ -143,8 +143,6 @@ class WorkspaceScreen(Screen):
             return self.has_class("-narrow")
         if action == "sheet" and self.from_memory:
             return False  # a review is from memory: the sheet stays shut
-        if action == "sheet":
-            return True
         return self.check_run_action(action)
 
     def action_toggle_output(self) -> None:
