@@ -20,10 +20,16 @@ def _variants(lesson):
     return variants_to_try(lesson, 3 if lesson.kind == "drill" else 2)
 
 
-CASES = [(item.lesson, v) for item in load_catalog().lessons for v in _variants(item.lesson)]
+# A GPU-preferring lesson trains real MNIST several times (reference, decoys, alternatives) on the CPU here.
+CASES = [
+    pytest.param(item.lesson, v, id=f"{item.lesson.id}@{v}",
+                 marks=[pytest.mark.timeout(1200)] if item.lesson.requires.device != "cpu" else [])
+    for item in load_catalog().lessons
+    for v in _variants(item.lesson)
+]  # fmt: skip
 
 
-@pytest.mark.parametrize(("lesson", "variant"), CASES, ids=[f"{lesson.id}@{v}" for lesson, v in CASES])
+@pytest.mark.parametrize(("lesson", "variant"), CASES)
 def test_lesson_decides(checker, lesson, variant):
     if lesson.requires.dataset:
         ensure_dataset(lesson.requires.dataset)
