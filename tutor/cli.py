@@ -13,6 +13,7 @@ import sys
 from importlib import import_module
 from typing import Callable, Sequence
 
+from engine.jobs.specs import SCHEDULES
 from tutor import __version__
 from tutor.commands import EXIT_OK
 
@@ -93,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--amp", action="store_true", help="mixed precision (CUDA only)")
     p.add_argument("--limit", type=int, help="train on the first N examples only (a quick smoke run)")
     p.add_argument("--checkpoint-every", type=int, default=1, metavar="N", help="save a checkpoint every N epochs")
+    p.add_argument("--schedule", choices=SCHEDULES, help="learning-rate schedule instead of the job's own")
+    p.add_argument("--compare-schedules", action="store_true",
+                   help="run the job under every schedule in turn and compare them in one table")  # fmt: skip
     _json_arg(p)
     p.set_defaults(run="tutor.commands.train:train")
 

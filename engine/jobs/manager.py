@@ -41,15 +41,21 @@ class TrainingRun:
     seed: int = 0
     limit: int | None = None
     checkpoint_every: int = 1
+    schedule: str | None = None  # None: the job's own
     proc: subprocess.Popen | None = field(default=None, repr=False)
     summary: events.JobEnd | None = field(default=None, repr=False)
+
+    @property
+    def run_name(self) -> str:
+        """The job, or the job under another schedule: each keeps its own checkpoints to resume."""
+        return self.job if self.schedule is None else f"{self.job}-{self.schedule}"
 
     def start(self) -> TrainingRun:
         read_fd, write_fd = os.pipe()
         config = {
             "job": self.job, "device": self.device, "resume": self.resume, "amp": self.amp, "seed": self.seed,
-            "checkpoint_dir": str(checkpoint_dir(self.job)), "checkpoint_every": self.checkpoint_every,
-            "events_fd": write_fd, "overrides": {"epochs": self.epochs, "limit": self.limit},
+            "checkpoint_dir": str(checkpoint_dir(self.run_name)), "checkpoint_every": self.checkpoint_every,
+            "events_fd": write_fd, "overrides": {"epochs": self.epochs, "limit": self.limit, "schedule": self.schedule},
         }  # fmt: skip
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "engine.jobs.worker", json.dumps(config)],

@@ -20,12 +20,17 @@ class JobSpec:
     optimizer: str = "adam"
     weight_decay: float = 0.0
     momentum: float = 0.9
-    schedule: str | None = None  # "cosine" or None
+    schedule: str = "none"  # one of SCHEDULES
     target: float | None = None  # test accuracy to reach
     augment: bool = False
     val_size: int = 5000
     limit: int | None = None  # train on the first N examples only
 
+
+# Learning-rate schedules a job can run under, all stepped once per batch so they compare on one axis:
+# onecycle warms up then anneals (OneCycleLR); cosine anneals from the start; step divides by 10 at
+# half and three quarters of the steps (the classic ResNet recipe); none keeps the rate fixed.
+SCHEDULES = ("onecycle", "cosine", "step", "none")
 
 JOBS: dict[str, JobSpec] = {
     "mnist-mlp": JobSpec("mnist-mlp", "MLP on MNIST", "mlp", "mnist", epochs=3, batch_size=128, lr=1e-3, target=0.95),
@@ -40,7 +45,7 @@ JOBS: dict[str, JobSpec] = {
         lr=0.1,
         optimizer="sgd",
         weight_decay=5e-4,
-        schedule="cosine",
+        schedule="onecycle",
         target=0.90,
         augment=True,
     ),

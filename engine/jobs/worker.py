@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 from engine import events
 from engine.jobs.devices import device_name, memory, pick_device
-from engine.jobs.specs import JOBS, JobSpec
+from engine.jobs.specs import JOBS, SCHEDULES, JobSpec
 
 STEP_EVENT_S = 0.5  # at most two step events a second: neither the loop nor the app pays for the progress bar
 
@@ -308,10 +308,7 @@ def train(config: dict[str, Any], emit: Emitter) -> dict[str, Any]:
     else:
         optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay)
     steps_per_epoch = math.ceil(len(data.train_x) / spec.batch_size)
-    scheduler = (
-        torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=spec.lr, epochs=spec.epochs, steps_per_epoch=steps_per_epoch)
-        if spec.schedule == "cosine" else None
-    )  # fmt: skip
+    scheduler = make_scheduler(spec.schedule, optimizer, spec.lr, spec.epochs * steps_per_epoch)
     scaler = torch.amp.GradScaler("cuda") if amp else None
     history: list[dict[str, Any]] = []
     first_epoch = 0
@@ -375,6 +372,22 @@ def train(config: dict[str, Any], emit: Emitter) -> dict[str, Any]:
     }  # fmt: skip
     emit(events.JobEnd(**summary))
     return summary
+
+
+def make_scheduler(schedule: str, optimizer, lr: float, total_steps: int):
+    """The job's learning-rate schedule, stepped once per batch; None for a fixed rate."""
+    import torch
+
+    sched = torch.optim.lr_scheduler
+    if schedule == "onecycle":
+        return sched.OneCycleLR(optimizer, max_lr=lr, total_steps=total_steps)
+    if schedule == "cosine":
+        return sched.CosineAnnealingLR(optimizer, T_max=total_steps)
+    if schedule == "step":
+        return sched.MultiStepLR(optimizer, milestones=[total_steps // 2, total_steps * 3 // 4], gamma=0.1)
+    if schedule == "none":
+        return None
+    raise ValueError(f"unknown schedule {schedule!r}; one of {', '.join(SCHEDULES)}")
 
 
 def _save_checkpoint(path: Path, model, optimizer, scheduler, scaler, epoch: int, history, device: str) -> None:

@@ -110,3 +110,42 @@ def test_a_job_without_its_dataset_says_how_to_get_it(tmp_path, monkeypatch):
     monkeypatch.setenv("TUTOR_DATASETS", str(tmp_path / "none"))
     end = run_to_end(TrainingRun("mnist-mlp", device="cpu"))[-1]
     assert end.status == "failed" and "tutor data get mnist" in end.error
+
+
+@pytest.mark.parametrize(
+    ("schedule", "at_half", "at_end"),
+    [("onecycle", 0.8, 0.0), ("cosine", 0.5, 0.0), ("step", 0.1, 0.01), ("none", 1.0, 1.0)],
+)
+def test_each_schedule_shapes_the_learning_rate_as_named(schedule, at_half, at_end):
+    import torch
+
+    from engine.jobs.worker import make_scheduler
+
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    scheduler = make_scheduler(schedule, optimizer, 0.1, total_steps=100)
+    rates = []
+    for _ in range(100):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+    peak = max(rates)
+    assert peak == pytest.approx(0.1, rel=0.01)  # every schedule reaches the job's rate
+    assert rates[50] / 0.1 == pytest.approx(at_half, abs=0.1)
+    assert rates[-1] / 0.1 == pytest.approx(at_end, abs=0.02)
+    if schedule == "onecycle":
+        assert rates[0] < 0.01  # warms up from a small rate
+
+
+def test_compare_schedules_runs_the_job_under_each_and_keeps_their_checkpoints_apart(tmp_path):
+    env = {**os.environ, "TUTOR_HOME": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-m", "tutor.cli", "train", "moons-mlp", "--device", "cpu", "--epochs", "2", "--compare-schedules"],
+        capture_output=True, text=True, cwd=ROOT, timeout=300, env=env, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    table = out.stdout[out.stdout.index("schedules compared") :]
+    for schedule in ("onecycle", "cosine", "step", "none"):
+        assert schedule in table
+        assert (tmp_path / "runs" / f"moons-mlp-{schedule}" / "last.pt").is_file()
+    assert "★" in table

@@ -31,6 +31,7 @@ async def test_a_quiz_answered_in_the_workspace_and_reviewed_from_memory(make_ap
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, WorkspaceScreen) and "torch.ones((3, 1))" in screen._task_markdown(screen.lesson)
+        assert "Type your prediction" in str(screen.query_one("VerdictView").last_shown)  # not "run your code"
         wrong = await _answer(pilot, "(1, 4)")
         assert not wrong.passed and wrong.checks[0].mistake == "took the first operand's shape for the result"
         assert wrong.checks[0].expected == "(3, 4)"

@@ -13,7 +13,7 @@ from rich.text import Text
 
 from engine import events
 from engine.jobs.manager import TrainingRun
-from engine.jobs.specs import JOBS
+from engine.jobs.specs import JOBS, SCHEDULES
 from tutor.commands import EXIT_FAIL, EXIT_OK, EXIT_USAGE
 
 
@@ -38,28 +38,75 @@ def train(args: argparse.Namespace) -> int:
     if args.job not in JOBS:
         print(f"error: no job {args.job!r}; jobs: {', '.join(JOBS)}", file=sys.stderr)
         return EXIT_USAGE
-    run = TrainingRun(args.job, device=args.device, epochs=args.epochs, resume=args.resume, amp=args.amp, limit=args.limit,
-                 checkpoint_every=args.checkpoint_every).start()  # fmt: skip
-    try:
-        summary = _print_json(run) if args.json else _show_progress(run)
-    except KeyboardInterrupt:
-        run.cancel()
-        summary = next((e for e in run.events() if isinstance(e, events.JobEnd)), None)
+    if getattr(args, "compare_schedules", False):
+        return _compare_schedules(args)
+    summary, _ = _run(args, getattr(args, "schedule", None))
     if not summary or summary.status == "failed":
-        if summary and not args.json:
-            print(f"error: {summary.error}", file=sys.stderr)
         return EXIT_FAIL
     return EXIT_OK if summary.status == "done" and summary.met is not False else EXIT_FAIL
 
 
-def _print_json(run: TrainingRun) -> events.JobEnd | None:
-    for event in run.events():
+def _run(args: argparse.Namespace, schedule: str | None) -> tuple[events.JobEnd | None, list[events.EpochDone]]:
+    """One run with progress (or JSON lines); its summary and its epochs."""
+    run = TrainingRun(args.job, device=args.device, epochs=args.epochs, resume=args.resume, amp=args.amp, limit=args.limit,
+                      checkpoint_every=args.checkpoint_every, schedule=schedule).start()  # fmt: skip
+    epochs: list[events.EpochDone] = []
+
+    def stream():
+        for event in run.events():
+            if isinstance(event, events.EpochDone):
+                epochs.append(event)
+            yield event
+
+    try:
+        summary = _print_json(run, stream()) if args.json else _show_progress(run, stream())
+    except KeyboardInterrupt:
+        run.cancel()
+        summary = next((e for e in run.events() if isinstance(e, events.JobEnd)), None)
+    if summary and summary.status == "failed" and not args.json:
+        print(f"error: {summary.error}", file=sys.stderr)
+    return summary, epochs
+
+
+def _compare_schedules(args: argparse.Namespace) -> int:
+    """The same job once under each learning-rate schedule, then one table to compare them."""
+    results = {}
+    for schedule in SCHEDULES:
+        if not args.json:
+            Console().rule(f"[b]{args.job}[/] · schedule [cyan]{schedule}[/]")
+        summary, epochs = _run(args, schedule)
+        if summary is None or summary.status != "done":
+            return EXIT_FAIL  # cancelled or failed: the runs left are not started
+        results[schedule] = (summary, epochs)
+    if not args.json:
+        Console().print(_schedules_table(results))
+    return EXIT_OK
+
+
+def _schedules_table(results: dict[str, tuple[events.JobEnd, list[events.EpochDone]]]) -> Table:
+    table = Table(title="schedules compared (the same job, seed and data)", title_justify="left")
+    for name in ("schedule", "val acc by epoch", "best val", "test acc", "final lr", "time"):
+        table.add_column(name, justify="left" if name in ("schedule", "val acc by epoch") else "right")
+    best = max(results, key=lambda s: results[s][0].test_acc or 0.0)
+    for schedule, (summary, epochs) in results.items():
+        curve = " ".join(f"{e.val_acc:.0%}" for e in epochs)
+        table.add_row(
+            f"[b]{schedule}[/]" + (" ★" if schedule == best else ""), curve,
+            f"{max((e.val_acc for e in epochs), default=0.0):.2%}",
+            "?" if summary.test_acc is None else f"{summary.test_acc:.2%}",
+            f"{epochs[-1].lr:.2e}" if epochs else "?", f"{summary.seconds or 0:.1f} s",
+        )  # fmt: skip
+    return table
+
+
+def _print_json(run: TrainingRun, stream) -> events.JobEnd | None:
+    for event in stream:
         sys.stdout.write(events.encode(event).decode())  # the wire's own lines: strict JSON, NaN as null
         sys.stdout.flush()
     return run.summary
 
 
-def _show_progress(run: TrainingRun) -> events.JobEnd | None:
+def _show_progress(run: TrainingRun, stream) -> events.JobEnd | None:
     console = Console()
     columns = [
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -68,7 +115,7 @@ def _show_progress(run: TrainingRun) -> events.JobEnd | None:
     header = None
     with Progress(*columns, console=console, transient=False) as progress:
         epochs = steps = None
-        for event in run.events():
+        for event in stream:
             match event:
                 case events.JobStarted():
                     header = event

@@ -41,7 +41,7 @@ def row_cells(t: TrackedRun) -> tuple[str, ...]:
     step, header, summary = t.last_step, t.header, t.summary
     running = t.status == "running"
     return (
-        str(t.id), t.run.job, header.device if header else "", t.status,
+        str(t.id), t.run.run_name, header.device if header else "", t.status,
         f"{len(t.epochs)}/{header.epochs if header else '?'}", f"{t.fraction:.0%}",
         f"{step.samples_per_s:,.0f}" if step and running else "", _eta(step.eta_s) if step and running else "",
         f"{t.epochs[-1].val_acc:.2%}" if t.epochs else "",
@@ -53,9 +53,9 @@ def detail_text(t: TrackedRun) -> Text:
     """A line about the selected run; a failure says why and what to do."""
     summary, header = t.summary, t.header
     if summary and summary.status == "failed":
-        return Text.assemble((f"run {t.id} ({t.run.job}) failed: ", "bold red"), summary.error or "no reason given")
+        return Text.assemble((f"run {t.id} ({t.run.run_name}) failed: ", "bold red"), summary.error or "no reason given")
     if header is None:
-        return Text(f"run {t.id} ({t.run.job}): {t.status}")
+        return Text(f"run {t.id} ({t.run.run_name}): {t.status}")
     text = f"run {t.id}: {header.title} on {header.device_name} · {header.params:,} parameters"
     if summary and summary.test_acc is not None:
         met = "target met" if summary.met else "below target"

@@ -96,13 +96,18 @@ class WorkspaceScreen(Screen):
                 yield editor
                 yield ProgressBar(total=1, id="run-progress", show_eta=True)  # a total: no indeterminate animation
                 with Horizontal(id="results"):
-                    yield VerdictView(id="verdict")
+                    yield VerdictView(self._placeholder(), id="verdict")
                     with TabbedContent(id="tabs"):
                         with TabPane("Output", id="tab-output"):
                             yield OutputLog(id="output", auto_scroll=True)
                         with TabPane("Chart", id="tab-chart"):
                             yield MetricsChart(id="chart")
         yield KeyFooter()
+
+    def _placeholder(self) -> str:
+        if self.lesson.quiz is not None:
+            return "Type your prediction in the editor (a shape, a dtype, a value, or error: TypeName) and press F5."
+        return "Press F5 to run your code and check it."
 
     def compose_task(self) -> ComposeResult:
         item = self.plan_item

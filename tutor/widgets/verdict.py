@@ -18,7 +18,11 @@ class VerdictView(VerticalScroll):
     """
 
     verdict: Any = None
-    last_shown: Any = Text("Press F5 to run your code and check it.", style="dim")
+    last_shown: Any = None
+
+    def __init__(self, placeholder: str = "Press F5 to run your code and check it.", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.last_shown = Text(placeholder, style="dim")
 
     def compose(self):
         yield Static(self.last_shown, id="verdict-body")
