@@ -140,6 +140,15 @@ class ProbeError(Event):
     error: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class Trace(Event):
+    """What the learner's lines made in one traced case (engine.feedback.trace): advice, never a verdict."""
+
+    TYPE = "trace"
+    entries: list[dict[str, Any]]
+    capped: bool = False
+
+
 # --- a check: added by the client ----------------------------------------------------------
 
 
@@ -250,7 +259,9 @@ def _registry(*classes: type[Event]) -> dict[str, type[Event]]:
 
 
 # What a sandboxed child may send; the client adds Output and RunEnd itself.
-CHILD_EVENTS = _registry(Started, SandboxLayers, Violation, Metric, Progress, Loaded, ModuleError, Result, Done, ProbeError)
+CHILD_EVENTS = _registry(
+    Started, SandboxLayers, Violation, Metric, Progress, Loaded, ModuleError, Result, Done, ProbeError, Trace
+)
 CHECK_EVENTS = {**CHILD_EVENTS, **_registry(Output, RunEnd)}
 JOB_EVENTS = _registry(JobStarted, Step, Metric, EpochDone, Checkpoint, JobEnd)
 # The events whose claims a verdict rests on: they must carry the run's token.

@@ -18,7 +18,7 @@ import hashlib
 import json
 import random
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Callable
 
 from engine import events
@@ -31,6 +31,9 @@ from engine.sandbox.childrun import ChildRun
 from engine.sandbox.client import Runner
 from engine.sandbox.codec import ProtocolError, decode
 from engine.sandbox.request import CheckRequest
+
+# A failing run slower than this is not replayed for its shape trace: the trace never costs more than a blink.
+TRACE_BUDGET_MS = 3000
 
 
 class LessonBroken(RuntimeError):
@@ -48,6 +51,7 @@ class CheckResult:
     traceback: str | None = None
     stats: dict[str, float] = field(default_factory=dict)
     gate: bool = False  # a precondition (dataset present, code parses, a rule), not one of the lesson's checks
+    case: int | None = None  # the failing case, for the shape trace (hidden: its inputs are not shown)
 
 
 @dataclass
@@ -64,6 +68,9 @@ class Verdict:
     metrics: list[dict[str, Any]] = field(default_factory=list)
     cancelled: bool = False  # stopped by the learner (or the app): not a verdict on the code
     truncated: list[str] = field(default_factory=list)  # streams whose output was cut at the cap
+    # What the learner's lines made on the failing case (engine.feedback.trace), and which check that was.
+    trace: list[dict[str, Any]] = field(default_factory=list)
+    trace_of: str | None = None
 
     @property
     def first_failure(self) -> CheckResult | None:
@@ -76,7 +83,7 @@ class Verdict:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["checks"] = [
-            {k: v for k, v in asdict(c).items() if v not in (None, {}, "") or k in ("name", "passed", "message")}
+            {k: v for k, v in asdict(c).items() if v not in (None, {}, "") and k != "case" or k in ("name", "passed", "message")}
             for c in self.checks
         ]
         return data
@@ -237,6 +244,7 @@ class Checker:
         cancelled = mine.end.cancelled
         if name_mistakes and any(not r.passed for r in results) and not cancelled:
             self._name_mistakes(prepared, mine, ref, results)
+        trace, trace_of = ([], None) if reuse or cancelled else self._trace(prepared, code, filename, mine, problem, results)
         results = statics + results
         passed = all(r.passed for r in results) and problem is None and mine.done and not mine.tampered and not cancelled
         module_tb = (mine.module_error or {}).get("traceback")
@@ -253,7 +261,27 @@ class Checker:
             metrics=mine.metrics,
             cancelled=cancelled,
             truncated=[stream for stream, cut in mine.end.truncated.items() if cut],
+            trace=trace,
+            trace_of=trace_of,
         )
+
+    def _trace(self, prepared: Prepared, code: str, filename: str, mine: Outcome, problem: str | None,
+               results: list[CheckResult]) -> tuple[list[dict[str, Any]], str | None]:  # fmt: skip
+        """Replay the first failing case with the shape trace on: only after a failure, and only
+        when the failing run was quick and ended by itself (a loop or a memory hog is not rerun)."""
+        if mine.module_error:
+            where, label = {}, "your module"
+        else:
+            failing = next((r for r in results if not r.passed and r.case is not None), None)
+            if failing is None or problem is not None:
+                return [], None
+            where, label = {"check": results.index(failing), "case": failing.case}, failing.name
+        if mine.end.limit or mine.end.duration_ms > TRACE_BUDGET_MS or mine.violations or mine.tampered:
+            return [], None
+        request = replace(prepared.request(code, filename), trace=where)
+        run = (self.gpu_runner if request.gpu else self.runner).start(request)
+        traced = collect(run.events(), run.token)
+        return traced.trace, label
 
     # --- judging -----------------------------------------------------------------------------
 
@@ -272,13 +300,13 @@ class Checker:
             if got.error is not None:
                 err = got.error
                 return CheckResult(check.name, False, f"raised {err.get('type')}: {err.get('message')}" + _case_note(case, len(cases)),
-                                   traceback=err.get("traceback"))  # fmt: skip
+                                   traceback=err.get("traceback"), case=case_index)  # fmt: skip
             want = ref.results[(index, case_index)]
             mismatch = self._case_mismatch(check, got, want, {**prepared.params, **case["params"]})
             if mismatch:
                 message = check.message + ": " + mismatch.message if check.message else mismatch.message
                 return CheckResult(check.name, False, message + _case_note(case, len(cases)), mismatch.expected, mismatch.actual,
-                                   stats=mismatch.stats)  # fmt: skip
+                                   stats=mismatch.stats, case=case_index)  # fmt: skip
         if problem:  # every value matched, yet the run ended badly: not a pass
             return CheckResult(check.name, False, problem)
         return CheckResult(check.name, True)

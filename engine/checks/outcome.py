@@ -36,6 +36,7 @@ class Outcome:
     stdout: str = ""
     stderr: str = ""
     metrics: list[dict[str, Any]] = field(default_factory=list)
+    trace: list[dict[str, Any]] = field(default_factory=list)
     end: events.RunEnd = field(default_factory=events.RunEnd)
 
     def problem(self, request: CheckRequest) -> str | None:
@@ -113,6 +114,8 @@ def collect(stream: Iterable[events.Event], token: str, sink: EventSink | None =
                 out.layers = {str(k): str(v) for k, v in layers.items()}
             case events.Violation(kind=kind):
                 out.violations.append(VIOLATIONS.get(kind, "did something forbidden"))
+            case events.Trace(entries=entries):
+                out.trace = entries[:500]  # advice only: what the learner's lines made
             case events.ProbeError(error=error):
                 out.probe_error = out.probe_error or error
             case events.RunEnd():

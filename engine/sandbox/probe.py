@@ -16,10 +16,11 @@ import sys
 import time
 import traceback
 import types
-from contextlib import redirect_stdout
+from contextlib import nullcontext, redirect_stdout
 from typing import Any
 
 from engine import events
+from engine.feedback.trace import ShapeTracer
 from engine.sandbox import codec, confine, landlock, seccomp, syscalls
 from engine.sandbox.helpers import Modules, helpers, seed_everything
 from engine.sandbox.request import CheckRequest
@@ -169,19 +170,33 @@ def execute(request: CheckRequest, channel: Channel, kernel: dict[str, str] | No
     module = types.ModuleType(LEARNER_MODULE)
     module.__dict__.update({"__name__": LEARNER_MODULE, "__file__": filename, "__builtins__": builtins})
     sys.modules[LEARNER_MODULE] = module
+    wanted = request.trace
+    tracer = ShapeTracer(filename) if wanted is not None else None
     try:
-        exec(compile(request.code, filename, "exec"), module.__dict__)
+        with tracer if tracer is not None and "check" not in wanted else nullcontext():
+            exec(compile(request.code, filename, "exec"), module.__dict__)
     except BaseException as exc:  # SystemExit included: exiting early is not passing
         channel.send(events.ModuleError(token=token, error=learner_traceback(exc, filename)))
+        _send_trace(channel, tracer)
         _finish(channel)
         return
     channel.send(events.Loaded(token=token))
     for index, check in enumerate(request.checks):
         for case_index, case in enumerate(check["cases"]):
+            if wanted is not None and (wanted.get("check"), wanted.get("case")) != (index, case_index):
+                continue  # a traced run replays the one failing case only
             logged.clear()
             ns = {**module.__dict__, **helpers(mods, int(case["seed"]), logged), **request.params, **case["params"]}
-            channel.send(_run_case(token, mods, ns, index, case_index, check, int(case["seed"]), filename))
+            with tracer if tracer is not None and "check" in wanted else nullcontext():
+                result = _run_case(token, mods, ns, index, case_index, check, int(case["seed"]), filename)
+            channel.send(result)
+    _send_trace(channel, tracer)
     _finish(channel)
+
+
+def _send_trace(channel: Channel, tracer: ShapeTracer | None) -> None:
+    if tracer is not None:
+        channel.send(events.Trace(entries=tracer.result(), capped=tracer.capped))
 
 
 def _finish(channel: Channel) -> None:

@@ -25,6 +25,8 @@ class CheckRequest:
     confine: bool = True
     # Spawned, may use CUDA: memory is watched as resident size instead of an address-space limit.
     gpu: bool = False
+    # Trace the learner's lines for one case, {"check": i, "case": j}, or the module itself, {}: after a failure only.
+    trace: dict[str, int] | None = None
     token: str = ""  # filled in by the client for each run
     work_dir: str = ""  # the one folder the child may write in, also filled in by the client
 

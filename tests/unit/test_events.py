@@ -24,6 +24,10 @@ SAMPLES: list[ev.Event] = [
     ev.Result(token=TOKEN, check=0, case=0, value={"t": "int", "v": 1}),
     ev.Done(token=TOKEN, elapsed_ms=1.5),
     ev.ProbeError(error="RuntimeError: the probe broke"),
+    ev.Trace(
+        entries=[{"line": 4, "func": "f", "name": "d", "count": 1, "kind": "tensor", "shape": [3, 1], "dtype": "float32"}],
+        capped=False,
+    ),
     ev.Output(stream="stdout", text="hello\n"),
     ev.RunEnd(exit=0, finished=True, duration_ms=2.0),
     ev.JobStarted(

@@ -15,6 +15,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
+from engine.feedback.trace import shape_text
 from engine.lessons.format import Lesson
 from engine.lessons.loader import LoadedLesson
 from tutor.core.state import Progress
@@ -168,9 +169,15 @@ def verdict_view(verdict: Any, width: int | None = None) -> RenderableType:
     if verdict.problem and not any(verdict.problem in c.message for c in failing):
         parts.append(Text(f"⚠ {verdict.problem}", style="yellow"))
     narrow = width is not None and width < 60
+    trace = getattr(verdict, "trace", None)
+    traced = next((c for c in failing if c.name == verdict.trace_of), None) if trace else None
     for check in failing:
         parts.append(Text.assemble(("✘ ", "red"), (check.name, "bold")))
         parts.append(Padding(failure_detail(check, narrow), (0, 0, 0, 2)))
+        if check is traced:  # the shapes beside the failure they explain
+            parts.append(Padding(trace_view(trace, check.name), (0, 0, 0, 2)))
+    if trace and traced is None:
+        parts.append(trace_view(trace, verdict.trace_of))
     for check in verdict.checks:
         if check.passed:
             parts.append(Text.assemble(("✔ ", "green"), check.name))
@@ -180,6 +187,22 @@ def verdict_view(verdict: Any, width: int | None = None) -> RenderableType:
     if getattr(verdict, "truncated", None):
         parts.append(Text(f"output over 1 MiB on {' and '.join(verdict.truncated)} was cut", style="dim"))
     return Group(*parts)
+
+
+def trace_view(entries: list[dict[str, Any]], where: str | None) -> RenderableType:
+    """What the learner's lines made on the failing case, line by line (names and shapes as Text, never markup)."""
+    table = Table(show_header=False, box=None, pad_edge=False, expand=False)
+    table.add_column(style="dim", no_wrap=True)
+    table.add_column(style="bold", overflow="fold")
+    table.add_column(overflow="fold")
+    for entry in entries:
+        name = entry["name"]
+        shown = "returns" if name == "return" else "" if name == "raises" else name
+        passes = f" (last of {entry['count']})" if entry.get("count", 1) > 1 else ""
+        style = "red" if entry.get("kind") == "error" else "cyan"
+        table.add_row(f"line {entry['line']}", Text(shown), Text(shape_text(entry) + passes, style=style))
+    title = f"what your lines made · {where}" if where else "what your lines made"
+    return Panel(table, title=Text(title), title_align="left", border_style="cyan")
 
 
 def failure_detail(check: Any, narrow: bool = False) -> RenderableType:

@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Header, Log, Markdown, ProgressBar, Static, TabbedContent, TabPane, TextArea
 
 from engine import events, paths
+from engine.feedback.trace import line_marks
 from tutor.core.checkrun import CheckRun
 from tutor.core.render import constraints_text, quiz_markdown
 from tutor.core.text import document_name, plural
@@ -162,13 +163,14 @@ class WorkspaceScreen(Screen):
         self.query_one("#run-progress").display = False
 
     @property
-    def editor(self) -> TextArea:
-        return self.query_one("#editor", TextArea)
+    def editor(self) -> CodeEditor:
+        return self.query_one("#editor", CodeEditor)
 
     # --- autosave ---------------------------------------------------------------------------
 
     @on(TextArea.Changed, "#editor")
     def _schedule_save(self, event: TextArea.Changed) -> None:
+        self.editor.clear_marks()  # an edit moves lines: the trace's marks no longer fit
         self._text = event.text_area.text
         if self._save_timer is not None:
             self._save_timer.stop()
@@ -273,6 +275,8 @@ class WorkspaceScreen(Screen):
     def verdict_arrived(self, run: CheckRun, verdict: Any) -> None:
         """Show a verdict of this screen's current run (speed mode also scores it)."""
         self.query_one(VerdictView).show_verdict(verdict)
+        if verdict.trace and run.code == self.editor.text:  # the marks fit these lines only
+            self.editor.show_marks(line_marks(verdict.trace))
         if verdict.truncated:
             streams = " and ".join(verdict.truncated)
             self.notify(f"Your code printed more than 1 MiB on {streams}: the rest was not kept.", timeout=5)

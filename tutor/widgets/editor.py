@@ -8,6 +8,7 @@ hundred lines costs a few milliseconds whatever the file's length.
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.widgets import TextArea
@@ -19,6 +20,7 @@ class CodeEditor(TextArea):
     """Enter keeps the line's indentation, and indents one level more after a colon."""
 
     _window: tuple[int, int] = (0, 0)  # the document rows whose highlights are built
+    _marks: dict[int, str] = {}  # document row -> what that line made on the failing case (the shape trace)
 
     # TextArea selects the line on F6 and all on F7; the workspace gives those keys to
     # reset and $EDITOR.  When the screen locks them (a timed attempt) they must do
@@ -33,6 +35,25 @@ class CodeEditor(TextArea):
 
     def action_select_everything(self) -> None:
         self.select_all()
+
+    # --- the shape trace beside the code ------------------------------------------------------
+
+    def show_marks(self, marks: dict[int, str]) -> None:
+        """Show, after each traced line (1-based), what it made; cleared by the next edit."""
+        self._marks = {line - 1: text for line, text in marks.items()}
+        self._line_cache.clear()
+        self.refresh()
+
+    def clear_marks(self) -> None:
+        if self._marks:
+            self.show_marks({})
+
+    def get_line(self, line_index: int) -> Text:
+        line = super().get_line(line_index)
+        mark = self._marks.get(line_index)
+        if mark:  # virtual text: drawn after the code, never part of the document
+            line.append(f"   ◂ {mark}", style="italic #7f8c98")
+        return line
 
     def _build_highlight_map(self) -> None:
         """Highlights for the rows around the view only (see the module's docstring)."""

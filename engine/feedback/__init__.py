@@ -1,0 +1,1 @@
+"""Feedback beyond the verdict: the shape trace, errors in plain words, notes on how code is written."""

@@ -1,0 +1,115 @@
+"""Feedback beyond the verdict, on real submissions through the sandbox: the shape trace."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from engine.lessons.loader import load_catalog
+from engine.lessons.variants import instantiate
+
+pytestmark = pytest.mark.slow
+
+DISTANCE = "broadcasting/distance-matrix"
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return load_catalog()
+
+
+def _lesson(catalog, lesson_id):
+    return catalog.get(lesson_id).lesson
+
+
+def test_a_wrong_broadcast_is_traced_to_the_shape_that_went_wrong(checker, catalog):
+    lesson = _lesson(catalog, "manual-ml/standardize-columns")
+    code = textwrap.dedent(
+        """
+        import torch
+
+
+        def standardize(X, eps=1e-8):
+            mean = X.mean(dim=1)
+            std = X.std(dim=0, unbiased=False)
+            return (X - mean) / (std + eps)
+        """
+    )
+    verdict = checker.check(lesson, code)
+    assert not verdict.passed
+    rows = {(e["line"], e["name"]): e for e in verdict.trace}
+    assert rows[(6, "mean")]["shape"] == [3] and rows[(6, "mean")]["dtype"] == "float32"  # a mean per row, not per column
+    assert rows[(7, "std")]["shape"] == [2]
+    assert rows[(8, "raises")]["error"] == "RuntimeError"
+    assert verdict.trace_of == verdict.first_failure.name
+    assert "trace" in verdict.to_json() and verdict.to_json()["trace"] == verdict.trace
+
+
+def test_a_wrong_result_shape_is_traced_line_by_line_and_the_verdict_is_unchanged(checker, catalog):
+    lesson = _lesson(catalog, "manual-ml/standardize-columns")
+    code = textwrap.dedent(
+        """
+        import torch
+
+
+        def standardize(X, eps=1e-8):
+            centred = X - X.mean(dim=0, keepdim=True)
+            scale = X.std(dim=0, unbiased=False) + eps
+            return (centred / scale).sum(0)
+        """
+    )
+    verdict = checker.check(lesson, code)
+    untraced = checker.check(lesson, code, reuse=True)  # the self-test's path: no replay
+    assert not untraced.trace and [c.passed for c in untraced.checks] == [c.passed for c in verdict.checks]
+    returned = next(e for e in verdict.trace if e["name"] == "return")
+    assert returned["line"] == 8 and len(returned["shape"]) == 1
+    assert next(e for e in verdict.trace if e["name"] == "centred")["shape"] == [3, 2]
+
+
+def test_a_passing_check_runs_no_trace(checker, catalog):
+    lesson = _lesson(catalog, "manual-ml/standardize-columns")
+    verdict = checker.check(lesson, instantiate(lesson, 0)[0].solution)
+    assert verdict.passed and verdict.trace == [] and verdict.trace_of is None
+
+
+def test_a_module_that_raises_is_traced_at_the_top_level(checker, catalog):
+    lesson = _lesson(catalog, "manual-ml/standardize-columns")
+    code = "import torch\nw = torch.ones(3, 4)\nv = torch.ones(5)\nprint(w @ v)\n"
+    verdict = checker.check(lesson, code)
+    assert verdict.trace_of == "your module"
+    assert [(e["line"], e["name"], e.get("shape") or e.get("error")) for e in verdict.trace] == [
+        (2, "w", [3, 4]), (3, "v", [5]), (4, "raises", "RuntimeError"),
+    ]  # fmt: skip
+
+
+def test_a_loop_is_traced_once_per_line_with_its_count(checker, catalog):
+    lesson = _lesson(catalog, "manual-ml/standardize-columns")
+    code = textwrap.dedent(
+        """
+        import torch
+
+
+        def standardize(X, eps=1e-8):
+            out = X.clone()
+            for _ in range(3000):
+                out = out * 1.0
+            return out
+        """
+    )
+    verdict = checker.check(lesson, code)
+    loop = next(e for e in verdict.trace if e["name"] == "out" and e["line"] == 8)
+    assert loop["count"] == 3000  # one row for the line, however often it ran
+
+
+def test_the_trace_stops_itself_on_a_long_loop_and_keeps_few_rows():
+    from engine.feedback.trace import MAX_ENTRIES, MAX_LINE_EVENTS, ShapeTracer
+
+    code = "import torch\ndef f(n):\n    x = torch.ones(2)\n    for i in range(n):\n        x = x + 1\n"
+    code += "".join(f"        v{i} = torch.zeros({i + 1})\n" for i in range(MAX_ENTRIES + 10))
+    code += "    return x\n"
+    ns: dict = {}
+    exec(compile(code, "<learner>", "exec"), ns)
+    with ShapeTracer("<learner>") as tracer:
+        ns["f"](MAX_LINE_EVENTS // 100)
+    assert tracer.capped and len(tracer.result()) == MAX_ENTRIES
