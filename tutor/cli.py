@@ -52,7 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("show", help="show a lesson's task")
     p.add_argument("id", help="lesson id, e.g. tensors/zeros")
-    p.add_argument("--variant", type=int, default=0, help="which seeded variant of a drill")
+    p.add_argument("--variant", type=int, help="which seeded variant of a drill (default 0; with --solution, yours)")
+    p.add_argument("--solution", action="store_true", help="once passed: your code beside the reference, and why")
+    p.add_argument("--force", action="store_true", help="with --solution: show it before a pass")
+    p.add_argument("--file", help="with --solution: your code from this file (default: your last saved code)")
     _json_arg(p)
     _lessons_arg(p)
     p.set_defaults(run="tutor.commands.browse:show")

@@ -185,6 +185,15 @@ class Check(Strict):
         return v
 
 
+class Scale(Strict):
+    """A larger hidden input, for timing a passing solution against the reference (never a check)."""
+
+    expr: str = Field(min_length=1, description="The call to time, e.g. 'standardize(X)'")
+    inputs: dict[str, str] = Field(default_factory=dict, description="Built before timing, like a check's inputs")
+    params: dict[str, Any] = Field(default_factory=dict, description="Concrete sizes the inputs use")
+    label: str = Field(min_length=1, description="The size in words, e.g. '4000 × 256'")
+
+
 class Quiz(Strict):
     """Predict what a short snippet gives: the lesson's `solution` is the snippet, run once for the truth.
 
@@ -245,6 +254,9 @@ class Lesson(Strict):
     constraints: Constraints = Field(default_factory=Constraints)
     checks: list[Check] = Field(default_factory=list, description="At least one, except in a quiz (its one check is the answer)")
     quiz: Quiz | None = None
+    why: str | None = Field(default=None, description="Why the reference is written this way: shown beside it after a pass")
+    notes_off: list[str] = Field(default_factory=list, description="Notes on how code is written that this lesson does not give")
+    scale: Scale | None = Field(default=None, description="A larger input for the speed comparison after a pass")
 
     @field_validator("skills")
     @classmethod

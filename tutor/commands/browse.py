@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from rich.console import Console
 
 from engine.lessons.variants import instantiate
-from tutor.commands import EXIT_OK, EXIT_USAGE
+from tutor.commands import EXIT_FAIL, EXIT_OK, EXIT_USAGE
 from tutor.core import render
 from tutor.core.lookup import LessonNotFound, catalog_for, find
 from tutor.core.state import State
@@ -46,7 +47,9 @@ def show(args: argparse.Namespace) -> int:
     item = _lesson_or_exit(args)
     if item is None:
         return EXIT_USAGE
-    lesson, params = instantiate(item.lesson, args.variant)
+    if getattr(args, "solution", False):
+        return _compare(args, item)
+    lesson, params = instantiate(item.lesson, args.variant or 0)
     if args.json:
         print(json.dumps(render.lesson_json(lesson, params, item.path), indent=2))
     else:
@@ -54,11 +57,43 @@ def show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _compare(args: argparse.Namespace, item) -> int:
+    """`tutor show ID --solution`: once passed, the learner's code beside the reference and why."""
+    state = State()
+    lesson_id = item.lesson.id
+    passed = state.progress(lesson_id).status == "done"
+    if not passed and not args.force:
+        print(f"error: pass {lesson_id} first to compare with the reference (or add --force)", file=sys.stderr)
+        return EXIT_FAIL
+    variant = args.variant if args.variant is not None else state.lesson_variant(lesson_id)
+    lesson, _ = instantiate(item.lesson, variant)
+    mine = _learner_code(args, state, lesson_id)
+    if mine is None:
+        return EXIT_USAGE
+    if args.json:
+        print(json.dumps({"id": lesson_id, "variant": variant, "passed": passed, "mine": mine,
+                          "reference": lesson.solution, "why": lesson.why}, indent=2))  # fmt: skip
+    else:
+        console = Console()
+        console.print(render.compare_view(mine, lesson.solution, lesson.why, console.width))
+    return EXIT_OK
+
+
+def _learner_code(args: argparse.Namespace, state: State, lesson_id: str) -> str | None:
+    if args.file:
+        try:
+            return Path(args.file).read_text(encoding="utf-8")
+        except OSError as exc:
+            print(f"error: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
+            return None
+    return state.code(lesson_id) or ""
+
+
 def hint(args: argparse.Namespace) -> int:
     item = _lesson_or_exit(args)
     if item is None:
         return EXIT_USAGE
-    lesson, _ = instantiate(item.lesson, args.variant)
+    lesson, _ = instantiate(item.lesson, args.variant or 0)
     total = len(lesson.hints)
     if not 1 <= args.level <= total:
         print(f"error: {lesson.id} has hint levels 1 to {total}", file=sys.stderr)

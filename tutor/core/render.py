@@ -205,6 +205,26 @@ def trace_view(entries: list[dict[str, Any]], where: str | None) -> RenderableTy
     return Panel(table, title=Text(title), title_align="left", border_style="cyan")
 
 
+def compare_view(mine: str, reference: str, why: str | None, width: int = 120) -> RenderableType:
+    """The learner's code beside the reference (one above the other when narrow), then why it is written so."""
+    yours = Panel(
+        Syntax(mine.rstrip() or "# (no code saved)", "python", line_numbers=True), title="your code", title_align="left"
+    )
+    ref = Panel(Syntax(reference.rstrip(), "python", line_numbers=True), title="reference", title_align="left",
+                border_style="green")  # fmt: skip
+    if width >= 120:
+        table = Table.grid(expand=True, padding=(0, 1))
+        table.add_column(ratio=1)
+        table.add_column(ratio=1)
+        table.add_row(yours, ref)
+        body: RenderableType = table
+    else:
+        body = Group(yours, ref)
+    if not why:
+        return body
+    return Group(body, Text.assemble(("Why the reference is written this way: ", "bold"), why))
+
+
 def failure_detail(check: Any, narrow: bool = False) -> RenderableType:
     """The reason in words, then expected and actual (as Text: never read as markup)."""
     rows: list[RenderableType] = [Text(check.message, style="red")]

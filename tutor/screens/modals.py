@@ -1,4 +1,4 @@
-"""Small modal screens: confirm, show the reference solution, restore a version, the syntax sheet."""
+"""Small modal screens: confirm, show the reference solution or compare with it, restore a version, the syntax sheet."""
 
 from __future__ import annotations
 
@@ -50,6 +50,32 @@ class SolutionScreen(ModalScreen[None]):
         with Vertical(classes="dialog wide"):
             yield Static("Reference solution (Esc closes)", classes="dialog-title")
             yield TextArea.code_editor(self.code, language="python", read_only=True, id="solution-code")
+
+
+class CompareScreen(ModalScreen[None]):
+    """After a pass: the learner's code beside the reference, with the lesson's note on why it is written so."""
+
+    BINDINGS = [Binding("escape,f8", "dismiss", "Close")]
+
+    def __init__(self, mine: str, reference: str, why: str | None) -> None:
+        super().__init__()
+        self.mine, self.reference, self.why = mine, reference, why
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            yield Static("Passed: your code beside the reference (Esc closes)", classes="dialog-title")
+            if self.why:
+                yield Static(Text(f"Why the reference is written this way: {self.why}"), id="compare-why")
+            with Horizontal(id="compare"):
+                with Vertical():
+                    yield Static("your code", classes="compare-label")
+                    yield TextArea.code_editor(self.mine, language="python", read_only=True, id="compare-mine")
+                with Vertical():
+                    yield Static("reference", classes="compare-label")
+                    yield TextArea.code_editor(self.reference, language="python", read_only=True, id="compare-reference")
+
+    def on_resize(self, event: Any) -> None:
+        self.set_class(event.size.width < 100, "-narrow")  # one above the other: two columns of code need room
 
 
 class VersionsScreen(ModalScreen[str | None]):

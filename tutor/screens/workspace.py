@@ -24,7 +24,7 @@ from tutor.core.render import constraints_text, quiz_markdown
 from tutor.core.text import document_name, plural
 from tutor.core.timed import strip_code_examples
 from tutor.messages import AnswerReady, RunActivity, RunFailed, RunFinished
-from tutor.screens.modals import ConfirmScreen, SheetScreen, SolutionScreen, VersionsScreen
+from tutor.screens.modals import CompareScreen, ConfirmScreen, SheetScreen, SolutionScreen, VersionsScreen
 from tutor.widgets.chart import MetricsChart
 from tutor.widgets.editor import CodeEditor
 from tutor.widgets.footer import KeyFooter
@@ -44,7 +44,7 @@ class WorkspaceScreen(Screen):
         Binding("f2", "app.browse", "Lessons", id="browse", show=False, priority=True),
         Binding("f6", "reset", "Reset", id="reset", priority=True),
         Binding("f7", "external", "Editor", id="external", priority=True),
-        Binding("f8", "solution", "Solution", id="solution", priority=True),
+        Binding("f8", "solution", "Solution", id="solution", priority=True),  # once passed: compare with it
         Binding("ctrl+r", "versions", "Versions", id="versions", show=False, priority=True),
         Binding("ctrl+n", "next", "Next", id="next", priority=True),
         Binding("f9", "app.home", "Home", id="home"),
@@ -55,6 +55,7 @@ class WorkspaceScreen(Screen):
     NARROW = 110  # below this many columns the output tabs hide behind ctrl+o, for a verdict that can be read
 
     mode = "practice"
+    passed_here = False  # a check passed on this screen (a review compares only outside review)
 
     def __init__(self, lesson_id: str, variant: int = 0, plan_item: Any = None) -> None:
         super().__init__()
@@ -275,6 +276,7 @@ class WorkspaceScreen(Screen):
     def verdict_arrived(self, run: CheckRun, verdict: Any) -> None:
         """Show a verdict of this screen's current run (speed mode also scores it)."""
         self.query_one(VerdictView).show_verdict(verdict)
+        self.passed_here = self.passed_here or verdict.passed
         if verdict.trace and run.code == self.editor.text:  # the marks fit these lines only
             self.editor.show_marks(line_marks(verdict.trace))
         if verdict.truncated:
@@ -336,6 +338,13 @@ class WorkspaceScreen(Screen):
     def action_solution(self) -> None:
         lesson = self.lesson
         done = self.session.state.progress(self.lesson_id).status == "done"
+        if done and lesson.quiz is None and not self.from_memory:  # passed: compare, the reward of a pass
+            self.session.solution_shown(self.lesson_id)
+            self.app.push_screen(CompareScreen(self.editor.text, lesson.solution, lesson.why))
+            return
+        if done and self.from_memory and self.passed_here:
+            self.notify("A review is from memory: compare with the reference when you open the lesson outside review.", timeout=4)
+            return
         if done:  # seen before today's green, it still makes today's review Again
             self._show_solution(lesson)
             return
