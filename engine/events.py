@@ -149,6 +149,16 @@ class Trace(Event):
     capped: bool = False
 
 
+@dataclass(frozen=True, kw_only=True)
+class Timing(Event):
+    """The best of several calls of a lesson's scale-up case (engine.feedback.speed): advice, never a verdict."""
+
+    TYPE = "timing"
+    best_ms: float | None = None
+    runs: int = 0
+    error: str | None = None
+
+
 # --- a check: added by the client ----------------------------------------------------------
 
 
@@ -260,7 +270,7 @@ def _registry(*classes: type[Event]) -> dict[str, type[Event]]:
 
 # What a sandboxed child may send; the client adds Output and RunEnd itself.
 CHILD_EVENTS = _registry(
-    Started, SandboxLayers, Violation, Metric, Progress, Loaded, ModuleError, Result, Done, ProbeError, Trace
+    Started, SandboxLayers, Violation, Metric, Progress, Loaded, ModuleError, Result, Done, ProbeError, Trace, Timing
 )
 CHECK_EVENTS = {**CHILD_EVENTS, **_registry(Output, RunEnd)}
 JOB_EVENTS = _registry(JobStarted, Step, Metric, EpochDone, Checkpoint, JobEnd)

@@ -31,6 +31,15 @@ class RunFinished(Message):
 
 
 @dataclass
+class SpeedReady(Message):
+    """After a pass: the learner's code timed against the reference on the lesson's larger input."""
+
+    run_id: int
+    lesson_id: str
+    speed: dict[str, Any]
+
+
+@dataclass
 class RunFailed(Message):
     run_id: int
     lesson_id: str

@@ -25,6 +25,7 @@ from engine import events
 from engine.checks import static
 from engine.checks.compare import Mismatch, compare, properties
 from engine.checks.outcome import EventSink, Outcome, collect
+from engine.feedback.speed import speed_note
 from engine.lessons.format import Check, Lesson, decoy_code
 from engine.lessons.variants import draw, instantiate
 from engine.sandbox.childrun import ChildRun
@@ -71,6 +72,8 @@ class Verdict:
     # What the learner's lines made on the failing case (engine.feedback.trace), and which check that was.
     trace: list[dict[str, Any]] = field(default_factory=list)
     trace_of: str | None = None
+    # After a pass on a lesson with a scale-up case: {"mine_ms", "reference_ms", "label", "note"} (engine.feedback.speed).
+    speed: dict[str, Any] | None = None
 
     @property
     def first_failure(self) -> CheckResult | None:
@@ -264,6 +267,31 @@ class Checker:
             trace=trace,
             trace_of=trace_of,
         )
+
+    def speed(self, lesson: Lesson, code: str, *, variant: int = 0, filename: str = "<your code>") -> dict[str, Any] | None:
+        """Time a passing solution against the reference on the lesson's scale-up case; None without one.
+
+        Both sides run now, one after the other in the same kind of child, so
+        a busy machine slows both; each takes the best of several calls.
+        """
+        scale = lesson.scale
+        if scale is None or lesson.quiz is not None:
+            return None
+        prepared = Prepared.of(lesson, variant)
+        timing = {"expr": scale.expr, "inputs": list(scale.inputs.items()), "params": scale.params, "seed": lesson.seed + 7}
+        mine = self._timed(prepared, code, filename, timing)
+        reference = self._timed(prepared, prepared.lesson.solution, "<reference>", timing)
+        if mine is None or reference is None:
+            return None
+        note = speed_note(mine, reference, scale.label, code)
+        return {"mine_ms": mine, "reference_ms": reference, "label": scale.label, "note": note}
+
+    def _timed(self, prepared: Prepared, code: str, filename: str, timing: dict[str, Any]) -> float | None:
+        request = replace(prepared.request(code, filename), timing=timing)
+        run = (self.gpu_runner if request.gpu else self.runner).start(request)
+        outcome = collect(run.events(), run.token)
+        got = outcome.timing
+        return got.best_ms if got is not None and got.error is None and outcome.done else None
 
     def _trace(self, prepared: Prepared, code: str, filename: str, mine: Outcome, problem: str | None,
                results: list[CheckResult]) -> tuple[list[dict[str, Any]], str | None]:  # fmt: skip

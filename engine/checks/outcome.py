@@ -37,6 +37,7 @@ class Outcome:
     stderr: str = ""
     metrics: list[dict[str, Any]] = field(default_factory=list)
     trace: list[dict[str, Any]] = field(default_factory=list)
+    timing: events.Timing | None = None
     end: events.RunEnd = field(default_factory=events.RunEnd)
 
     def problem(self, request: CheckRequest) -> str | None:
@@ -114,6 +115,8 @@ def collect(stream: Iterable[events.Event], token: str, sink: EventSink | None =
                 out.layers = {str(k): str(v) for k, v in layers.items()}
             case events.Violation(kind=kind):
                 out.violations.append(VIOLATIONS.get(kind, "did something forbidden"))
+            case events.Timing():
+                out.timing = event
             case events.Trace(entries=entries):
                 out.trace = entries[:500]  # advice only: what the learner's lines made
             case events.ProbeError(error=error):

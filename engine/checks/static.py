@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
+from engine.astnames import CONVENTIONAL, dotted_name
 from engine.lessons.format import Constraints
 
 LOOPS = (ast.For, ast.AsyncFor, ast.While, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
@@ -18,8 +19,6 @@ _LOOP_WORDS = {
     ast.ListComp: "a list comprehension", ast.SetComp: "a set comprehension",
     ast.DictComp: "a dict comprehension", ast.GeneratorExp: "a generator expression",
 }  # fmt: skip
-# Names everybody writes short; resolved even without an import line.
-_CONVENTIONAL = {"nn": "torch.nn", "F": "torch.nn.functional", "optim": "torch.optim", "np": "numpy"}
 
 
 @dataclass(frozen=True)
@@ -98,7 +97,7 @@ def _loops(tree: ast.Module, names: list[str]) -> list[Violation]:
 
 def _used_names(tree: ast.Module) -> list[tuple[str, int]]:
     """Every dotted name the code imports or reads, resolved through its import aliases."""
-    aliases: dict[str, str] = dict(_CONVENTIONAL)
+    aliases: dict[str, str] = dict(CONVENTIONAL)
     used: list[tuple[str, int]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -112,7 +111,7 @@ def _used_names(tree: ast.Module) -> list[tuple[str, int]]:
                 used.append((full, node.lineno))
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute):
-            dotted = _dotted(node)
+            dotted = dotted_name(node)
             if dotted:
                 head, _, rest = dotted.partition(".")
                 base = aliases.get(head, head)
@@ -123,21 +122,10 @@ def _used_names(tree: ast.Module) -> list[tuple[str, int]]:
     return used
 
 
-def _dotted(node: ast.AST) -> str | None:
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return None
-
-
 def _matches(name: str, rule: str) -> bool:
     """`torch.optim` bans torch.optim and everything under it; `.sigmoid` bans any attribute sigmoid."""
     if rule.startswith("."):
         return name == rule
     head = rule.split(".")[0]
-    rule = _CONVENTIONAL.get(head, head) + rule[len(head) :]
+    rule = CONVENTIONAL.get(head, head) + rule[len(head) :]
     return name == rule or name.startswith(rule + ".")

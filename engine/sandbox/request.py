@@ -27,6 +27,8 @@ class CheckRequest:
     gpu: bool = False
     # Trace the learner's lines for one case, {"check": i, "case": j}, or the module itself, {}: after a failure only.
     trace: dict[str, int] | None = None
+    # Time a lesson's scale-up call instead of running the checks: {"expr", "inputs", "params", "seed"}.
+    timing: dict[str, Any] | None = None
     token: str = ""  # filled in by the client for each run
     work_dir: str = ""  # the one folder the child may write in, also filled in by the client
 

@@ -113,3 +113,29 @@ def test_the_trace_stops_itself_on_a_long_loop_and_keeps_few_rows():
     with ShapeTracer("<learner>") as tracer:
         ns["f"](MAX_LINE_EVENTS // 100)
     assert tracer.capped and len(tracer.result()) == MAX_ENTRIES
+
+
+SIGMOID = "manual-ml/stable-sigmoid-bce"
+LOOPED_SIGMOID = """def stable_sigmoid(z):
+    flat = z.reshape(-1)
+    out = torch.empty_like(flat)
+    for i in range(flat.numel()):
+        v = flat[i]
+        out[i] = 1 / (1 + torch.exp(-v)) if v >= 0 else torch.exp(v) / (1 + torch.exp(v))
+    return out.reshape(z.shape)"""
+
+
+def test_a_loop_based_correct_solution_gets_a_speed_note_and_the_vectorised_one_does_not(checker, catalog):
+    lesson = _lesson(catalog, SIGMOID)
+    reference = instantiate(lesson, 0)[0].solution
+    head, _, tail = reference.partition("def stable_sigmoid(z):")
+    looped = head + LOOPED_SIGMOID + "\n\n\ndef bce_with_logits" + tail.split("def bce_with_logits", 1)[1]
+    assert checker.check(lesson, looped).passed  # correct: the note never fails a check
+    slow = checker.speed(lesson, looped)
+    assert slow["mine_ms"] > 5 * slow["reference_ms"]
+    line = looped.splitlines().index("    for i in range(flat.numel()):") + 1
+    assert slow["note"].startswith("correct, but ") and f"the Python loop on line {line}" in slow["note"]
+    assert "50,000 logits" in slow["note"]
+    fast = checker.speed(lesson, reference)
+    assert fast["note"] is None and fast["mine_ms"] > 0
+    assert checker.speed(_lesson(catalog, "broadcasting/grid"), "") is None  # no scale-up case: no timing

@@ -28,6 +28,7 @@ SAMPLES: list[ev.Event] = [
         entries=[{"line": 4, "func": "f", "name": "d", "count": 1, "kind": "tensor", "shape": [3, 1], "dtype": "float32"}],
         capped=False,
     ),
+    ev.Timing(best_ms=0.33, runs=5),
     ev.Output(stream="stdout", text="hello\n"),
     ev.RunEnd(exit=0, finished=True, duration_ms=2.0),
     ev.JobStarted(

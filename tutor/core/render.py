@@ -165,6 +165,9 @@ def verdict_view(verdict: Any, width: int | None = None) -> RenderableType:
     parts.append(Text.assemble((f"{head} ", head_style), f"{passed}/{total} checks · {verdict.duration_ms:.0f} ms"))
     if verdict.cancelled:
         parts.append(Text("the run was stopped before it finished: nothing was decided", style="yellow"))
+    speed = getattr(verdict, "speed", None)
+    if speed:
+        parts.append(speed_line(speed))
     failing = [c for c in verdict.checks if not c.passed]
     if verdict.problem and not any(verdict.problem in c.message for c in failing):
         parts.append(Text(f"⚠ {verdict.problem}", style="yellow"))
@@ -187,6 +190,14 @@ def verdict_view(verdict: Any, width: int | None = None) -> RenderableType:
     if getattr(verdict, "truncated", None):
         parts.append(Text(f"output over 1 MiB on {' and '.join(verdict.truncated)} was cut", style="dim"))
     return Group(*parts)
+
+
+def speed_line(speed: dict[str, Any]) -> Text:
+    """After a pass: how fast, next to the reference; a warning sentence when much slower."""
+    if speed.get("note"):
+        return Text(f"⏱ {speed['note']}", style="yellow")
+    mine, ref = speed["mine_ms"], speed["reference_ms"]
+    return Text(f"⏱ {mine:.2f} ms on {speed['label']} (reference {ref:.2f} ms)", style="dim")
 
 
 def trace_view(entries: list[dict[str, Any]], where: str | None) -> RenderableType:

@@ -252,6 +252,14 @@ class Session:
             self.record(lesson, verdict, mode)
         return verdict
 
+    def speed(self, lesson: str | Lesson, code: str, variant: int = 0, filename: str = "<your code>") -> dict | None:
+        """After a pass: the code timed against the reference on the lesson's scale-up case (None without one)."""
+        if isinstance(lesson, str):
+            lesson = self.item(lesson).lesson
+        if lesson.scale is None:
+            return None
+        return self._ensure_checker().speed(lesson, code, variant=variant, filename=filename)
+
     def record(self, lesson: Lesson, verdict: Verdict, mode: str) -> None:
         """The attempt, and the lesson's review card re-rated from today's attempts."""
         from tutor.core import review  # fsrs: loaded with the first check, not with the app

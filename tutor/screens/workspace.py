@@ -23,7 +23,7 @@ from tutor.core.checkrun import CheckRun
 from tutor.core.render import constraints_text, quiz_markdown
 from tutor.core.text import document_name, plural
 from tutor.core.timed import strip_code_examples
-from tutor.messages import AnswerReady, RunActivity, RunFailed, RunFinished
+from tutor.messages import AnswerReady, RunActivity, RunFailed, RunFinished, SpeedReady
 from tutor.screens.modals import CompareScreen, ConfirmScreen, SheetScreen, SolutionScreen, VersionsScreen
 from tutor.widgets.chart import MetricsChart
 from tutor.widgets.editor import CodeEditor
@@ -231,6 +231,10 @@ class WorkspaceScreen(Screen):
             return
         batch.flush()
         self.post_message(RunFinished(run.id, run.lesson_id, verdict))
+        if verdict.passed and self.mode == "practice" and not self.from_memory:  # the verdict first, the timing after
+            speed = self.session.speed(run.lesson_id, run.code, variant=run.variant)
+            if speed:
+                self.post_message(SpeedReady(run.id, run.lesson_id, speed))
 
     def _is_current(self, run_id: int) -> bool:
         return self.check_run is not None and self.check_run.id == run_id
@@ -262,6 +266,15 @@ class WorkspaceScreen(Screen):
             self.verdict_arrived(run, message.verdict)
         finally:
             self.refresh_bindings()
+
+    @on(SpeedReady)
+    def _speed_ready(self, message: SpeedReady) -> None:
+        view = self.query_one(VerdictView)
+        if view.verdict is not None and view.verdict.lesson_id == message.lesson_id and view.verdict.passed:
+            view.verdict.speed = message.speed
+            view.show_verdict(view.verdict)
+            if message.speed.get("note"):
+                self.notify(message.speed["note"], title="Correct, but slow", timeout=6)
 
     @on(RunFailed)
     def _run_failed(self, message: RunFailed) -> None:
