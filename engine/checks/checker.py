@@ -25,6 +25,8 @@ from engine import events
 from engine.checks import static
 from engine.checks.compare import Mismatch, compare, properties
 from engine.checks.outcome import EventSink, Outcome, collect
+from engine.feedback.explain import explain
+from engine.feedback.notes import code_notes, stderr_notes
 from engine.feedback.speed import speed_note
 from engine.lessons.format import Check, Lesson, decoy_code
 from engine.lessons.variants import draw, instantiate
@@ -53,6 +55,7 @@ class CheckResult:
     stats: dict[str, float] = field(default_factory=dict)
     gate: bool = False  # a precondition (dataset present, code parses, a rule), not one of the lesson's checks
     case: int | None = None  # the failing case, for the shape trace (hidden: its inputs are not shown)
+    explanation: str | None = None  # the error in plain words (engine.feedback.explain), when it is a known one
 
 
 @dataclass
@@ -74,6 +77,9 @@ class Verdict:
     trace_of: str | None = None
     # After a pass on a lesson with a scale-up case: {"mine_ms", "reference_ms", "label", "note"} (engine.feedback.speed).
     speed: dict[str, Any] | None = None
+    # The module-level error in plain words, and notes on how the code is written: advice, never the verdict.
+    explanation: str | None = None
+    notes: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def first_failure(self) -> CheckResult | None:
@@ -243,7 +249,7 @@ class Checker:
         else:
             mine, request = self._run(prepared, code, filename, sink, on_start)
         problem = mine.problem(request)
-        results = [self._judge(prepared, i, check, mine, ref, problem) for i, check in enumerate(prepared.lesson.checks)]
+        results = [self._judge(prepared, i, check, mine, ref, problem, code) for i, check in enumerate(prepared.lesson.checks)]
         cancelled = mine.end.cancelled
         if name_mistakes and any(not r.passed for r in results) and not cancelled:
             self._name_mistakes(prepared, mine, ref, results)
@@ -251,6 +257,7 @@ class Checker:
         results = statics + results
         passed = all(r.passed for r in results) and problem is None and mine.done and not mine.tampered and not cancelled
         module_tb = (mine.module_error or {}).get("traceback")
+        notes = [] if reuse else _notes(tree, prepared.lesson, mine.stderr, filename)
         return Verdict(
             lesson_id=lesson.id,
             passed=passed,
@@ -266,6 +273,8 @@ class Checker:
             truncated=[stream for stream, cut in mine.end.truncated.items() if cut],
             trace=trace,
             trace_of=trace_of,
+            explanation=_explained(mine.module_error, code),
+            notes=notes,
         )
 
     def speed(self, lesson: Lesson, code: str, *, variant: int = 0, filename: str = "<your code>") -> dict[str, Any] | None:
@@ -314,7 +323,7 @@ class Checker:
     # --- judging -----------------------------------------------------------------------------
 
     def _judge(self, prepared: Prepared, index: int, check: Check, mine: Outcome, ref: Outcome,
-               problem: str | None) -> CheckResult:  # fmt: skip
+               problem: str | None, code: str) -> CheckResult:  # fmt: skip
         cases = prepared.spec[index]["cases"]
         for case_index, case in enumerate(cases):
             got = mine.results.get((index, case_index))
@@ -322,13 +331,13 @@ class Checker:
                 if mine.module_error:
                     err = mine.module_error
                     return CheckResult(check.name, False, f"your code raised {err.get('type')}: {err.get('message')}",
-                                       traceback=err.get("traceback"))  # fmt: skip
+                                       traceback=err.get("traceback"), explanation=_explained(err, code))  # fmt: skip
                 reason = problem or ("the run was stopped" if mine.end.cancelled else "no result came back for this check")
                 return CheckResult(check.name, False, reason)
             if got.error is not None:
                 err = got.error
                 return CheckResult(check.name, False, f"raised {err.get('type')}: {err.get('message')}" + _case_note(case, len(cases)),
-                                   traceback=err.get("traceback"), case=case_index)  # fmt: skip
+                                   traceback=err.get("traceback"), case=case_index, explanation=_explained(err, code))  # fmt: skip
             want = ref.results[(index, case_index)]
             mismatch = self._case_mismatch(check, got, want, {**prepared.params, **case["params"]})
             if mismatch:
@@ -374,6 +383,22 @@ class Checker:
 def _gate(lesson_id: str, name: str, message: str) -> Verdict:
     """A verdict stopped at a precondition, before any code ran."""
     return Verdict(lesson_id, False, [CheckResult(name, False, message, gate=True)], problem=message)
+
+
+def _explained(error: dict[str, Any] | None, code: str) -> str | None:
+    """A raised error in plain words, naming the learner's line; None for an error with no paragraph."""
+    if not error:
+        return None
+    line = error.get("line")
+    return explain(str(error.get("type") or ""), str(error.get("message") or ""), line if isinstance(line, int) else None, code)
+
+
+def _notes(tree: ast.Module, lesson: Lesson, stderr: str, filename: str) -> list[dict[str, Any]]:
+    """Notes on how the code is written: from its AST and from the warnings its run printed, one per (id, line)."""
+    found = {(n.id, n.line): n for n in stderr_notes(stderr, filename) if n.id not in lesson.notes_off}
+    for note in code_notes(tree, lesson.notes_off):
+        found.setdefault((note.id, note.line), note)
+    return [{"id": n.id, "line": n.line, "message": n.message} for n in sorted(found.values(), key=lambda n: (n.line, n.id))]
 
 
 def _same_failure(index: int, check: Check, spec: list[dict[str, Any]], mine: Outcome, decoy: Outcome) -> bool:

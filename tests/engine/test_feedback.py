@@ -139,3 +139,57 @@ def test_a_loop_based_correct_solution_gets_a_speed_note_and_the_vectorised_one_
     fast = checker.speed(lesson, reference)
     assert fast["note"] is None and fast["mine_ms"] > 0
     assert checker.speed(_lesson(catalog, "broadcasting/grid"), "") is None  # no scale-up case: no timing
+
+
+# --- errors in plain words and notes on how the code is written, through the checker ---------------------------
+
+
+def test_a_raised_error_gets_its_paragraph_on_the_learners_line(checker, catalog):
+    lesson = _lesson(catalog, "manual-ml/ridge-loss-and-batches")
+    code = textwrap.dedent(
+        """
+        import torch
+
+
+        def ridge_loss(X, y, w, b, lam=1e-2):
+            pred = X @ w.T + b
+            return ((pred - y) ** 2).mean() + lam * (w ** 2).sum()
+        """
+    )
+    verdict = checker.check(lesson, code)
+    failed = verdict.first_failure
+    assert "mat1 and mat2" in failed.message
+    assert failed.explanation.startswith("Line 6 (`pred = X @ w.T + b`)")
+    assert ".T" in failed.explanation and "inner sizes" in failed.explanation
+    assert verdict.to_json()["checks"][0]["explanation"] == failed.explanation
+
+
+def test_a_module_level_error_is_explained_on_the_verdict(checker, catalog):
+    lesson = _lesson(catalog, "manual-ml/standardize-columns")
+    code = "import torch\nx = torch.ones(3, requires_grad=True)\nx += 1\n"
+    verdict = checker.check(lesson, code)
+    assert verdict.explanation is not None and verdict.explanation.startswith("Line 3 (`x += 1`)")
+    assert "leaf" in verdict.explanation
+
+
+def test_a_habit_gets_a_note_with_its_line_and_the_pass_stands(checker, catalog):
+    lesson = _lesson(catalog, "manual-ml/standardize-columns")
+    solution = instantiate(lesson, 0)[0].solution
+    head, sep, body = solution.partition("def standardize(")
+    signature, newline, rest = body.partition("\n")
+    code = head + sep + signature + newline + "    X = torch.tensor(X)\n" + rest
+    line = code.splitlines().index("    X = torch.tensor(X)") + 1
+    verdict = checker.check(lesson, code)
+    assert verdict.passed
+    assert [(n["id"], n["line"]) for n in verdict.notes] == [("tensor-from-tensor", line)]
+    assert "clone()" in verdict.notes[0]["message"]
+    assert verdict.to_json()["notes"] == verdict.notes
+
+
+def test_the_reference_gets_no_note_and_the_self_test_computes_none(checker, catalog):
+    lesson = _lesson(catalog, "loops/train-val")
+    solution = instantiate(lesson, 0)[0].solution
+    assert checker.check(lesson, solution).notes == []
+    habit = solution.replace("    model.eval()\n", "")
+    assert [n["id"] for n in checker.check(lesson, habit).notes] == ["eval-mode"]
+    assert checker.check(lesson, habit, reuse=True).notes == []

@@ -174,9 +174,12 @@ def verdict_view(verdict: Any, width: int | None = None) -> RenderableType:
     narrow = width is not None and width < 60
     trace = getattr(verdict, "trace", None)
     traced = next((c for c in failing if c.name == verdict.trace_of), None) if trace else None
+    explained: set[str] = set()  # one error at one line, met by several checks, is explained once
     for check in failing:
         parts.append(Text.assemble(("✘ ", "red"), (check.name, "bold")))
-        parts.append(Padding(failure_detail(check, narrow), (0, 0, 0, 2)))
+        where = _raised_at(check.traceback)
+        parts.append(Padding(failure_detail(check, narrow, explained=where in explained), (0, 0, 0, 2)))
+        explained.add(where)
         if check is traced:  # the shapes beside the failure they explain
             parts.append(Padding(trace_view(trace, check.name), (0, 0, 0, 2)))
     if trace and traced is None:
@@ -187,6 +190,11 @@ def verdict_view(verdict: Any, width: int | None = None) -> RenderableType:
     first = failing[0] if failing else None
     if verdict.traceback and (not first or verdict.traceback != first.traceback):
         parts.append(Panel(Text(verdict.traceback), title="traceback (your lines)", border_style="red"))
+        if getattr(verdict, "explanation", None):
+            parts.append(explanation_text(verdict.explanation))
+    notes = getattr(verdict, "notes", None)
+    if notes:
+        parts.append(notes_view(notes))
     if getattr(verdict, "truncated", None):
         parts.append(Text(f"output over 1 MiB on {' and '.join(verdict.truncated)} was cut", style="dim"))
     return Group(*parts)
@@ -236,8 +244,29 @@ def compare_view(mine: str, reference: str, why: str | None, width: int = 120) -
     return Group(body, Text.assemble(("Why the reference is written this way: ", "bold"), why))
 
 
-def failure_detail(check: Any, narrow: bool = False) -> RenderableType:
-    """The reason in words, then expected and actual (as Text: never read as markup)."""
+def explanation_text(paragraph: str) -> Text:
+    """A known error in plain words, beside its traceback (the message and code it quotes stay plain text)."""
+    return Text.assemble(("In plain words: ", "bold yellow"), Text(paragraph))
+
+
+def notes_view(notes: list[dict[str, Any]]) -> RenderableType:
+    """Notes on how the code is written, each at its line: advice that never changes the verdict."""
+    table = Table(show_header=False, box=None, pad_edge=False, expand=False)
+    table.add_column(style="dim", no_wrap=True)
+    table.add_column(overflow="fold")
+    for note in notes:
+        table.add_row(f"line {note['line']}", Text.assemble(Text(note["message"]), (f"  [{note['id']}]", "dim")))
+    return Panel(table, title=Text("on how it is written"), title_align="left", border_style="blue")
+
+
+def _raised_at(traceback: str | None) -> str:
+    """A traceback without its last line (the message, whose sizes differ from case to case): where it raised."""
+    return (traceback or "").rstrip().rpartition("\n")[0]
+
+
+def failure_detail(check: Any, narrow: bool = False, explained: bool = False) -> RenderableType:
+    """The reason in words, then expected and actual (as Text: never read as markup), the traceback,
+    and the error in plain words unless the same error at the same line was `explained` above."""
     rows: list[RenderableType] = [Text(check.message, style="red")]
     if check.expected is not None or check.actual is not None:
         expected, actual = Text(check.expected or ""), Text(check.actual or "")
@@ -251,4 +280,6 @@ def failure_detail(check: Any, narrow: bool = False) -> RenderableType:
             rows.append(table)
     if check.traceback:
         rows.append(Text(check.traceback, style="dim"))
+    if getattr(check, "explanation", None) and not explained:
+        rows.append(explanation_text(check.explanation))
     return Group(*rows)
