@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import statistics
 import subprocess
@@ -11,6 +12,7 @@ import time
 from pathlib import Path
 
 from engine.checks.checker import Checker
+from engine.feedback.notes import code_notes
 from engine.lessons.loader import load_catalog
 from engine.lessons.variants import instantiate
 from engine.sandbox.client import Runner
@@ -54,9 +56,24 @@ def check_latency(warm_runs: int = 50, cold_runs: int = 10, out=print) -> dict[s
         "cold_p50_ms": statistics.median(cold),
     }
     result["speedup"] = result["cold_p50_ms"] / result["warm_p50_ms"]
+    result["notes_max_ms"] = _notes_cost()
     out(f"warm: {warm_runs} checks through the warm runner; cold: {cold_runs} runs of `tutor check` in a fresh interpreter")
+    out("notes_max_ms: the notes on how code is written, on the longest reference in the catalog (the rest of a")
+    out("passing check's feedback, the shape trace and the error paragraphs, runs only after a failure)")
     out("check_latency " + " ".join(f"{k}={v:.2f}" if k != "speedup" else f"{k}={v:.0f}" for k, v in result.items()))
     return result
+
+
+def _notes_cost(repeats: int = 20) -> float:
+    """Best-of time of the AST notes on the catalog's longest reference solution: their cost on every F5."""
+    longest = max((item.lesson.solution for item in load_catalog().lessons), key=len)
+    tree = ast.parse(longest)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        code_notes(tree)
+        best = min(best, (time.perf_counter() - start) * 1000)
+    return best
 
 
 def engine_overhead(steps: int = 400, repeats: int = 3, device: str = "cpu", out=print) -> dict[str, float]:
