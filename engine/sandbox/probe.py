@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import builtins
 import io
+import linecache
 import os
 import sys
 import time
@@ -171,6 +172,9 @@ def execute(request: CheckRequest, channel: Channel, kernel: dict[str, str] | No
     module = types.ModuleType(LEARNER_MODULE)
     module.__dict__.update({"__name__": LEARNER_MODULE, "__file__": filename, "__builtins__": builtins})
     sys.modules[LEARNER_MODULE] = module
+    # Tracebacks quote lines through linecache, which would read `filename` from disk: the sandbox may
+    # forbid that, and the editor's text can be newer than the file. Quote the code that actually runs.
+    linecache.cache[filename] = (len(request.code), None, request.code.splitlines(True), filename)
     wanted = request.trace
     tracer = ShapeTracer(filename) if wanted is not None else None
     try:

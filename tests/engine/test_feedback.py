@@ -159,6 +159,7 @@ def test_a_raised_error_gets_its_paragraph_on_the_learners_line(checker, catalog
     verdict = checker.check(lesson, code)
     failed = verdict.first_failure
     assert "mat1 and mat2" in failed.message
+    assert "line 6, in ridge_loss\n    pred = X @ w.T + b\n" in failed.traceback  # quoted from the code that ran
     assert failed.explanation.startswith("Line 6 (`pred = X @ w.T + b`)")
     assert ".T" in failed.explanation and "inner sizes" in failed.explanation
     assert verdict.to_json()["checks"][0]["explanation"] == failed.explanation
