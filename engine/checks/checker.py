@@ -292,8 +292,8 @@ class Checker:
         reference = self._timed(prepared, prepared.lesson.solution, "<reference>", timing)
         if mine is None or reference is None:
             return None
-        note = speed_note(mine, reference, scale.label, code)
-        return {"mine_ms": mine, "reference_ms": reference, "label": scale.label, "note": note}
+        note = speed_note(mine, reference, scale.label, code, scale.samples)
+        return {"mine_ms": mine, "reference_ms": reference, "label": scale.label, "samples": scale.samples, "note": note}
 
     def _timed(self, prepared: Prepared, code: str, filename: str, timing: dict[str, Any]) -> float | None:
         request = replace(prepared.request(code, filename), timing=timing)

@@ -7,6 +7,10 @@ sandbox, with `timing` set in the request; the child (engine.sandbox.probe)
 calls `best_time` and sends the figures back.  The parent compares them with
 `speed_note`.  Timing never fails a check: it is advice, and it is noisy, so
 each side takes the best of several calls and only a large gap is reported.
+
+A training lesson's scale case also names `samples`, the rows the call
+trains on: the figures are then throughputs (samples per second) and the
+causes looked for are the training loop's usual ones.
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ from typing import Any
 
 SLOW_RATIO = 5.0  # report only when the learner's code is this many times slower...
 SLOW_GAP_MS = 2.0  # ...and slower by at least this much: sub-millisecond noise is not a finding
+# A training loop is mostly framework time already: losing a third of its throughput is a finding.
+TRAIN_SLOW_RATIO = 1.5
+TRAIN_SLOW_GAP_MS = 50.0
 BUDGET_S = 1.5  # a side stops timing once this much time is spent (at least one call always runs)
 MOST_CALLS = 7
 
@@ -44,16 +51,29 @@ def best_time(call: Any, budget_s: float = BUDGET_S, most: int = MOST_CALLS) -> 
     return (best if best != float("inf") else elapsed) * 1000, runs
 
 
-def speed_note(mine_ms: float, reference_ms: float, label: str, code: str) -> str | None:
+def speed_note(mine_ms: float, reference_ms: float, label: str, code: str, samples: int | None = None) -> str | None:
     """One sentence when the learner's code is much slower than the reference, with the likely cause; else None."""
-    if reference_ms <= 0 or mine_ms < reference_ms * SLOW_RATIO or mine_ms - reference_ms < SLOW_GAP_MS:
+    ratio_needed, gap_needed = (TRAIN_SLOW_RATIO, TRAIN_SLOW_GAP_MS) if samples else (SLOW_RATIO, SLOW_GAP_MS)
+    if reference_ms <= 0 or mine_ms < reference_ms * ratio_needed or mine_ms - reference_ms < gap_needed:
         return None
     ratio = mine_ms / reference_ms
+    if samples:
+        cause = training_cause(code)
+        because = f": {cause}" if cause else ""
+        return (
+            f"correct, but trains {ratio:.1f}× slower than the reference ({throughput(samples, mine_ms)} vs "
+            f"{throughput(samples, reference_ms)} on {label}){because}"
+        )
     cause = likely_cause(code)
     because = f": {cause}" if cause else ""
     return (
         f"correct, but {ratio:.0f}× slower than a vectorised solution ({_ms(mine_ms)} vs {_ms(reference_ms)} on {label}){because}"
     )
+
+
+def throughput(samples: int, ms: float) -> str:
+    """`12,400 samples/s`: how many rows a call of `ms` milliseconds gets through per second."""
+    return f"{samples / (ms / 1000):,.0f} samples/s" if ms > 0 else "—"
 
 
 def _ms(value: float) -> str:
@@ -81,3 +101,75 @@ def likely_cause(code: str) -> str | None:
     kind = "the comprehension" if not isinstance(loop, (ast.For, ast.While)) else "the Python loop"
     extra = ", calling .item() on each element," if per_item else ""
     return f"{kind} on line {loop.lineno}{extra} runs once per element where one tensor operation would do"
+
+
+_LOOP_NODES = (ast.For, ast.AsyncFor, ast.While)
+
+
+def training_cause(code: str) -> str | None:
+    """The usual reasons a training loop is slow, by line: work rebuilt on every pass, or one row at a time."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return None
+    for loop in sorted((n for n in ast.walk(tree) if isinstance(n, _LOOP_NODES)), key=lambda n: n.lineno):
+        for node in sorted(_inside(loop), key=lambda n: getattr(n, "lineno", 0)):
+            name = _called(node)
+            if name and name.endswith("DataLoader"):
+                return (
+                    f"a DataLoader is built inside the loop on line {loop.lineno}, once per pass; build it once before the loop"
+                )
+            if name in _OPTIMIZERS:
+                return f"the optimizer is rebuilt inside the loop on line {loop.lineno}; build it once before the loop"
+        if (
+            isinstance(loop, ast.For)
+            and _over_rows(loop.iter)
+            and any(isinstance(n, _LOOP_NODES) for n in _enclosing(tree, loop))
+        ):
+            return f"the loop on line {loop.lineno} runs one row at a time where the model takes the whole batch in one call"
+    return None
+
+
+_OPTIMIZERS = {"SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "NAdam", "RAdam", "Adamax", "LBFGS"}
+
+
+def _called(node: ast.AST) -> str | None:
+    if not isinstance(node, ast.Call):
+        return None
+    func = node.func
+    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+
+
+def _inside(loop: ast.AST) -> list[ast.AST]:
+    """The nodes of a loop's body, not of functions defined in it (a def in a loop is not run per pass)."""
+    found, stack = [], list(getattr(loop, "body", []))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            continue
+        found.append(node)
+        stack.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def _over_rows(it: ast.expr) -> bool:
+    """`for i in range(len(xb))`, `range(xb.shape[0])`, `range(xb.size(0))`: one pass per row.  (`for x in name`
+    is left out: it is as often a loop over a DataLoader's batches.)"""
+    if isinstance(it, ast.Call) and _called(it) == "range" and len(it.args) == 1:
+        arg = it.args[0]
+        return _called(arg) in ("len", "size") or (isinstance(arg, ast.Subscript) and ast.unparse(arg.value).endswith(".shape"))
+    return False
+
+
+def _enclosing(tree: ast.AST, target: ast.AST) -> list[ast.AST]:
+    """The loops (and other nodes) whose body holds `target`, outermost first."""
+    path: list[ast.AST] = []
+
+    def visit(node: ast.AST, chain: list[ast.AST]) -> bool:
+        if node is target:
+            path.extend(chain)
+            return True
+        return any(visit(child, [*chain, node]) for child in ast.iter_child_nodes(node))
+
+    visit(tree, [])
+    return path

@@ -192,6 +192,9 @@ class Scale(Strict):
     inputs: dict[str, str] = Field(default_factory=dict, description="Built before timing, like a check's inputs")
     params: dict[str, Any] = Field(default_factory=dict, description="Concrete sizes the inputs use")
     label: str = Field(min_length=1, description="The size in words, e.g. '4000 × 256'")
+    samples: int | None = Field(
+        default=None, gt=0, description="For a training call: the rows it trains on, so the figures read as samples/s"
+    )
 
 
 class Quiz(Strict):

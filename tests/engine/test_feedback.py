@@ -141,6 +141,23 @@ def test_a_loop_based_correct_solution_gets_a_speed_note_and_the_vectorised_one_
     assert checker.speed(_lesson(catalog, "broadcasting/grid"), "") is None  # no scale-up case: no timing
 
 
+def test_a_training_call_that_goes_row_by_row_is_reported_in_samples_per_second(checker, catalog):
+    lesson = _lesson(catalog, "loops/train-val")
+    reference = instantiate(lesson, 0)[0].solution
+    batched = "            total += criterion(model(xb), yb).item() * len(xb)\n            count += len(xb)\n"
+    by_row = (
+        "            for i in range(len(xb)):\n"
+        "                total += criterion(model(xb[i:i + 1]), yb[i:i + 1]).item()\n"
+        "                count += 1\n"
+    )
+    slow_code = reference.replace(batched, by_row)
+    assert slow_code != reference and checker.check(lesson, slow_code).passed
+    slow = checker.speed(lesson, slow_code)
+    assert slow["samples"] == 12000 and slow["mine_ms"] > slow["reference_ms"]
+    line = slow_code.splitlines().index("            for i in range(len(xb)):") + 1
+    assert "samples/s" in slow["note"] and f"the loop on line {line} runs one row at a time" in slow["note"]
+
+
 # --- errors in plain words and notes on how the code is written, through the checker ---------------------------
 
 

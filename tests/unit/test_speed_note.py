@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.feedback.speed import best_time, likely_cause, speed_note
+from engine.feedback.speed import best_time, likely_cause, speed_note, training_cause
 
 LOOP = "import torch\n\ndef f(x):\n    out = []\n    for row in x:\n        out.append(row.sum().item())\n    return torch.tensor(out)\n"
 
@@ -35,3 +35,40 @@ def test_best_time_keeps_the_fastest_call_and_stops_within_its_budget():
     assert 9 <= best < 30 and runs == 5  # the cold first call (50 ms) does not decide
     slow_best, slow_runs = best_time(lambda: time.sleep(0.15), budget_s=0.2)
     assert slow_runs == 1 and slow_best >= 150  # one call over half the budget: no second
+
+
+TRAIN = """\
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+
+def fit(model, X, y, epochs):
+    for epoch in range(epochs):
+        loader = DataLoader(TensorDataset(X, y), batch_size=64, shuffle=True)
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        for xb, yb in loader:
+            opt.zero_grad()
+            model(xb).sum().backward()
+            opt.step()
+"""
+
+
+def test_a_slow_training_call_is_reported_as_throughput_with_its_cause():
+    note = speed_note(400.0, 100.0, "3 epochs over 4,000 rows", TRAIN, samples=12000)
+    assert note == (
+        "correct, but trains 4.0× slower than the reference (30,000 samples/s vs 120,000 samples/s on 3 epochs over 4,000 rows): "
+        "a DataLoader is built inside the loop on line 6, once per pass; build it once before the loop"
+    )
+    assert speed_note(130.0, 100.0, "r", TRAIN, samples=12000) is None  # 1.3×: within what a training loop varies by
+
+
+def test_training_causes_name_the_rebuilt_optimizer_and_the_row_by_row_loop():
+    no_loader = TRAIN.replace("        loader = DataLoader(TensorDataset(X, y), batch_size=64, shuffle=True)\n", "")
+    assert training_cause(no_loader) == "the optimizer is rebuilt inside the loop on line 6; build it once before the loop"
+    rows = "def evaluate(model, loader):\n    for xb, yb in loader:\n        for i in range(len(xb)):\n            model(xb[i:i + 1])\n"
+    assert training_cause(rows).startswith("the loop on line 3 runs one row at a time")
+    usual = "def fit(model, loader, opt):\n    for xb, yb in loader:\n        opt.zero_grad()\n        model(xb).sum().backward()\n        opt.step()\n"
+    assert training_cause(usual) is None
+    assert (
+        training_cause("def make():\n    for lr in (0.1, 0.01):\n        def build(p):\n            return SGD(p, lr)\n") is None
+    )

@@ -15,6 +15,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
+from engine.feedback.speed import throughput
 from engine.feedback.trace import shape_text
 from engine.lessons.format import Lesson
 from engine.lessons.loader import LoadedLesson
@@ -205,6 +206,9 @@ def speed_line(speed: dict[str, Any]) -> Text:
     if speed.get("note"):
         return Text(f"⏱ {speed['note']}", style="yellow")
     mine, ref = speed["mine_ms"], speed["reference_ms"]
+    if speed.get("samples"):
+        rate, ref_rate = throughput(speed["samples"], mine), throughput(speed["samples"], ref)
+        return Text(f"⏱ {rate} on {speed['label']} (reference {ref_rate})", style="dim")
     return Text(f"⏱ {mine:.2f} ms on {speed['label']} (reference {ref:.2f} ms)", style="dim")
 
 
