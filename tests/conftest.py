@@ -16,6 +16,13 @@ DATA = Path(__file__).resolve().parent / "data"
 # Datasets are shared by every test (and kept between runs): fetching MNIST once is enough.
 DATASETS = ROOT / ".cache" / "datasets"
 os.environ["TUTOR_DATASETS"] = str(DATASETS)
+# One compute thread for torch in every test process and everything it starts. With two pytest
+# workers on two cores, a torch process with a thread per core oversubscribes them, and torch's
+# spinning workers then slow the single-threaded sandbox children next door three- to fourfold
+# (a real-MNIST lesson's self-test: 56 s alone, 210 s beside one such process, 94 s beside it
+# when it had one thread). Set before anything imports torch; children inherit it.
+for _threads in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_threads, "1")
 
 
 def ensure_dataset(name: str) -> None:

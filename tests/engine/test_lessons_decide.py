@@ -12,19 +12,27 @@ pytestmark = pytest.mark.slow
 
 
 def _variants(lesson):
-    # Drills are cheap: three draws of their params and hidden inputs (`tutor dev check` tries as many).  Training lessons: two.  A lesson that
-    # prefers a GPU trains on real MNIST in a fresh interpreter: one here, where two at once on
-    # a two-core machine would not finish in the lesson's time; scripts/gpu-check.sh runs it on a GPU.
-    if lesson.requires.device != "cpu":
+    # Drills are cheap: three draws of their params and hidden inputs (`tutor dev check` tries as many).  Training lessons: two.  A lesson
+    # on a real dataset trains it in full for the reference, every decoy and every alternative (up to a
+    # minute a variant here): one variant in the suite, the three of `tutor dev check` when it is edited;
+    # scripts/gpu-check.sh runs the GPU-preferring one on a GPU.
+    if lesson.requires.device != "cpu" or lesson.requires.dataset:
         return [0]
     return variants_to_try(lesson, 3 if lesson.kind == "drill" else 2)
+
+
+def _heaviest_first(item) -> int:
+    # pytest-xdist hands tests out in order: the long real-dataset self-tests go first, so that no
+    # worker is left running one alone at the end while the other sits idle.
+    requires = item.lesson.requires
+    return 0 if requires.device != "cpu" else 1 if requires.dataset else 2
 
 
 # A GPU-preferring lesson trains real MNIST several times (reference, decoys, alternatives) on the CPU here.
 CASES = [
     pytest.param(item.lesson, v, id=f"{item.lesson.id}@{v}",
                  marks=[pytest.mark.timeout(1200)] if item.lesson.requires.device != "cpu" else [])
-    for item in load_catalog().lessons
+    for item in sorted(load_catalog().lessons, key=_heaviest_first)
     for v in _variants(item.lesson)
 ]  # fmt: skip
 

@@ -20,13 +20,18 @@ def _plain(widget) -> str:
     return console.export_text()
 
 
+async def _checked_on_grid(pilot, code: str):
+    screen = await open_lesson(pilot, "broadcasting/grid")
+    screen.editor.load_text(code)
+    await pilot.pause()
+    await run_and_wait(pilot)
+    return screen
+
+
 async def test_a_failure_marks_the_lines_with_their_shapes_until_the_next_edit(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_lesson(pilot, "broadcasting/grid")
-        screen.editor.load_text(FLAT)
-        await pilot.pause()
-        await run_and_wait(pilot)
+        screen = await _checked_on_grid(pilot, FLAT)
         verdict = screen.query_one("VerdictView")
         assert "what your lines made" in _plain(verdict)
         line = screen.editor.get_line(3).plain  # `rows = torch.arange(n)`, with its mark after it
@@ -40,10 +45,7 @@ async def test_a_failure_marks_the_lines_with_their_shapes_until_the_next_edit(m
 async def test_after_a_pass_f8_compares_with_the_reference_and_its_why(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_lesson(pilot, "broadcasting/grid")
-        screen.editor.load_text(GOOD)
-        await pilot.pause()
-        await run_and_wait(pilot)
+        screen = await _checked_on_grid(pilot, GOOD)
         assert "PASSED" in _plain(screen.query_one("VerdictView"))
         await pilot.press("f8")
         await pilot.pause()
