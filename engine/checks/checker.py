@@ -283,10 +283,11 @@ class Checker:
         Both sides run now, one after the other in the same kind of child, so
         a busy machine slows both; each takes the best of several calls.
         """
-        scale = lesson.scale
-        if scale is None or lesson.quiz is not None:
+        if lesson.scale is None or lesson.quiz is not None:
             return None
         prepared = Prepared.of(lesson, variant)
+        scale = prepared.lesson.scale  # rendered: its inputs may name the variant's params ({{dim}})
+        assert scale is not None
         timing = {"expr": scale.expr, "inputs": list(scale.inputs.items()), "params": scale.params, "seed": lesson.seed + 7}
         mine = self._timed(prepared, code, filename, timing)
         reference = self._timed(prepared, prepared.lesson.solution, "<reference>", timing)

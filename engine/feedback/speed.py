@@ -99,8 +99,28 @@ def likely_cause(code: str) -> str | None:
         for n in ast.walk(loop)
     )
     kind = "the comprehension" if not isinstance(loop, (ast.For, ast.While)) else "the Python loop"
+    over, unit = _walks(loop)
     extra = ", calling .item() on each element," if per_item else ""
-    return f"{kind} on line {loop.lineno}{extra} runs once per element where one tensor operation would do"
+    return f"{kind}{over} on line {loop.lineno}{extra} runs once per {unit} where one tensor operation would do"
+
+
+def _walks(loop: ast.AST) -> tuple[str, str]:
+    """What a loop walks, as ' over …' and the unit of one pass: rows, one dim's indices, or elements."""
+    target = loop.generators[0].iter if hasattr(loop, "generators") else getattr(loop, "iter", None)
+    if isinstance(target, (ast.Name, ast.Attribute)):  # `for row in X`
+        return f" over the rows of {ast.unparse(target)}", "row"
+    if not (isinstance(target, ast.Call) and isinstance(target.func, ast.Name) and target.func.id == "range"):
+        return "", "item"
+    bound = target.args[-1] if len(target.args) == 1 else None
+    if isinstance(bound, ast.Call) and isinstance(bound.func, ast.Name) and bound.func.id == "len" and bound.args:
+        return f" over the rows of {ast.unparse(bound.args[0])}", "row"  # range(len(X))
+    if isinstance(bound, ast.Call) and isinstance(bound.func, ast.Attribute) and bound.func.attr == "numel":
+        return f" over every element of {ast.unparse(bound.func.value)}", "element"  # range(X.numel())
+    if isinstance(bound, ast.Call) and isinstance(bound.func, ast.Attribute) and bound.func.attr == "size" and bound.args:
+        return f" over dim {ast.unparse(bound.args[0])} of {ast.unparse(bound.func.value)}", "index"  # range(X.size(k))
+    if isinstance(bound, ast.Subscript) and isinstance(bound.value, ast.Attribute) and bound.value.attr == "shape":
+        return f" over dim {ast.unparse(bound.slice)} of {ast.unparse(bound.value.value)}", "index"  # range(X.shape[k])
+    return "", "item"
 
 
 _LOOP_NODES = (ast.For, ast.AsyncFor, ast.While)

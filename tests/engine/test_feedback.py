@@ -134,11 +134,35 @@ def test_a_loop_based_correct_solution_gets_a_speed_note_and_the_vectorised_one_
     slow = checker.speed(lesson, looped)
     assert slow["mine_ms"] > 5 * slow["reference_ms"]
     line = looped.splitlines().index("    for i in range(flat.numel()):") + 1
-    assert slow["note"].startswith("correct, but ") and f"the Python loop on line {line}" in slow["note"]
+    assert (
+        slow["note"].startswith("correct, but ") and f"the Python loop over every element of flat on line {line}" in slow["note"]
+    )
     assert "50,000 logits" in slow["note"]
     fast = checker.speed(lesson, reference)
     assert fast["note"] is None and fast["mine_ms"] > 0
     assert checker.speed(_lesson(catalog, "broadcasting/grid"), "") is None  # no scale-up case: no timing
+
+
+def test_the_scale_up_case_is_built_from_the_variants_params(checker, catalog):
+    # The softmax lesson's scale-up input lays the classes along the variant's dim ({{dim}} in its inputs).
+    lesson = _lesson(catalog, "manual-ml/softmax-cross-entropy")
+    rendered, params = instantiate(lesson, 1)
+    head, _, tail = rendered.solution.partition("def stable_softmax(Z):")
+    across = 1 - params["dim"]
+    looped = head + (
+        "def stable_softmax(Z):\n"
+        f"    Z = Z / {params['T']}\n"
+        "    out = torch.empty_like(Z)\n"
+        f"    for i in range(Z.shape[{across}]):\n"
+        f"        z = Z.select({across}, i)\n"
+        "        e = torch.exp(z - z.max())\n"
+        f"        out.select({across}, i).copy_(e / e.sum())\n"
+        "    return out\n\n\ndef cross_entropy" + tail.split("def cross_entropy", 1)[1]
+    )
+    assert checker.check(lesson, looped, variant=1).passed
+    slow = checker.speed(lesson, looped, variant=1)
+    assert slow is not None and slow["mine_ms"] > 5 * slow["reference_ms"]
+    assert "4000 × 256 logits" in slow["note"] and f"the Python loop over dim {across} of Z on line 7" in slow["note"]
 
 
 def test_a_training_call_that_goes_row_by_row_is_reported_in_samples_per_second(checker, catalog):

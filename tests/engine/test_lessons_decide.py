@@ -81,3 +81,11 @@ checks:
     assert out.returncode == 1
     assert "decoy passes: returned the mean" in out.stdout
     assert "alternative 'torch.sum, kept as a 1-element tensor' fails" in out.stdout
+
+
+def test_dev_check_reports_a_scale_up_case_that_does_not_run(checker):
+    # A scale-up case only gives advice after a pass, so nothing else would notice it failing.
+    lesson = next(item.lesson for item in load_catalog().lessons if item.lesson.id == "manual-ml/softmax-cross-entropy")
+    broken = lesson.model_copy(update={"scale": lesson.scale.model_copy(update={"expr": "stable_softmax(Z, 3)"})})
+    assert "the scale-up case does not run on the reference" in " ".join(dev_check(checker, broken, 0).problems)
+    assert dev_check(checker, lesson, 0).ok

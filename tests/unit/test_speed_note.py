@@ -11,7 +11,8 @@ def test_a_large_gap_is_reported_with_the_loop_that_causes_it():
     note = speed_note(12.4, 0.33, "4000 × 256", LOOP)
     assert note == (
         "correct, but 38× slower than a vectorised solution (12.4 ms vs 0.33 ms on 4000 × 256): "
-        "the Python loop on line 5, calling .item() on each element, runs once per element where one tensor operation would do"
+        "the Python loop over the rows of x on line 5, calling .item() on each element, "
+        "runs once per row where one tensor operation would do"
     )
 
 
@@ -21,8 +22,21 @@ def test_small_gaps_and_noise_are_not_findings():
     assert speed_note(30.0, 0.0, "n", LOOP) is None  # no reference figure: no claim
 
 
+def test_the_cause_says_what_the_loop_walks():
+    def cause(loop: str) -> str:
+        return likely_cause(f"def f(X):\n    out = 0\n    {loop}:\n        out = out + 1\n    return out\n")
+
+    assert cause("for i in range(len(X))").startswith("the Python loop over the rows of X on line 3")
+    assert cause("for j in range(X.shape[1])").startswith("the Python loop over dim 1 of X on line 3")
+    assert "runs once per index" in cause("for j in range(X.size(-1))")
+    assert cause("for i in range(X.numel())").startswith("the Python loop over every element of X")
+    assert cause("while out < 3").startswith("the Python loop on line 3") and "once per item" in cause("while out < 3")
+
+
 def test_the_cause_names_a_comprehension_or_nothing():
-    assert likely_cause("def f(x):\n    return sum([v for v in x])\n").startswith("the comprehension on line 2")
+    assert likely_cause("def f(x):\n    return sum([v for v in x])\n").startswith(
+        "the comprehension over the rows of x on line 2"
+    )
     assert likely_cause("def f(x):\n    return x.sum()\n") is None
     assert likely_cause("def f(:\n") is None
 
