@@ -16,6 +16,14 @@ def test_a_large_gap_is_reported_with_the_loop_that_causes_it():
     )
 
 
+def test_slow_code_with_no_loop_is_compared_with_the_reference_not_called_unvectorised():
+    broadcast = "def f(V):\n    return (V[:, None, :] * V[None, :, :]).sum(-1)\n"
+    assert speed_note(127.7, 2.46, "a 400 × 400 matrix", broadcast) == (
+        "correct, but 52× slower than the reference (127.7 ms vs 2.46 ms on a 400 × 400 matrix); "
+        "now that it passes, compare it with the reference"
+    )
+
+
 def test_small_gaps_and_noise_are_not_findings():
     assert speed_note(1.2, 0.3, "n", LOOP) is None  # 4× but under the ratio
     assert speed_note(0.9, 0.1, "n", LOOP) is None  # 9× yet under 2 ms apart: noise at this size
