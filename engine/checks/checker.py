@@ -283,18 +283,30 @@ class Checker:
         Both sides run now, one after the other in the same kind of child, so
         a busy machine slows both; each takes the best of several calls.
         """
-        if lesson.scale is None or lesson.quiz is not None:
+        case = self._scale_case(lesson, variant)
+        if case is None:
             return None
-        prepared = Prepared.of(lesson, variant)
-        scale = prepared.lesson.scale  # rendered: its inputs may name the variant's params ({{dim}})
-        assert scale is not None
-        timing = {"expr": scale.expr, "inputs": list(scale.inputs.items()), "params": scale.params, "seed": lesson.seed + 7}
+        prepared, timing = case
+        scale = prepared.lesson.scale
         mine = self._timed(prepared, code, filename, timing)
         reference = self._timed(prepared, prepared.lesson.solution, "<reference>", timing)
         if mine is None or reference is None:
             return None
         note = speed_note(mine, reference, scale.label, code, scale.samples)
         return {"mine_ms": mine, "reference_ms": reference, "label": scale.label, "samples": scale.samples, "note": note}
+
+    def reference_ms(self, lesson: Lesson, variant: int = 0) -> float | None:
+        """The reference's best time on the scale-up case; None without one, or when it does not run there."""
+        case = self._scale_case(lesson, variant)
+        return None if case is None else self._timed(case[0], case[0].lesson.solution, "<reference>", case[1])
+
+    def _scale_case(self, lesson: Lesson, variant: int) -> tuple[Prepared, dict[str, Any]] | None:
+        if lesson.scale is None or lesson.quiz is not None:
+            return None
+        prepared = Prepared.of(lesson, variant)
+        scale = prepared.lesson.scale  # rendered: its inputs may name the variant's params ({{dim}})
+        timing = {"expr": scale.expr, "inputs": list(scale.inputs.items()), "params": scale.params, "seed": lesson.seed + 7}
+        return prepared, timing
 
     def _timed(self, prepared: Prepared, code: str, filename: str, timing: dict[str, Any]) -> float | None:
         request = replace(prepared.request(code, filename), timing=timing)

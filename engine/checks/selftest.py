@@ -48,7 +48,7 @@ def dev_check(checker: Checker, lesson: Lesson, variant: int = 0) -> LessonRepor
     if not solution.passed:
         first = solution.first_failure
         report.problems.append(f"reference fails: {first.name if first else ''}: {first.message if first else solution.problem}")
-    if lesson.scale is not None and checker.speed(lesson, rendered.solution, variant=variant) is None:
+    if lesson.scale is not None and checker.reference_ms(lesson, variant) is None:
         report.problems.append("the scale-up case does not run on the reference: check `scale:` (expr, inputs, params)")
     starter = checker.check(lesson, rendered.starter, variant=variant, name_mistakes=False, reuse=True)
     if starter.passed:

@@ -19,6 +19,8 @@ import ast
 import time
 from typing import Any
 
+from engine.astnames import dotted_name
+
 SLOW_RATIO = 5.0  # report only when the learner's code is this many times slower...
 SLOW_GAP_MS = 2.0  # ...and slower by at least this much: sub-millisecond noise is not a finding
 # A training loop is mostly framework time already: losing a third of its throughput is a finding.
@@ -112,17 +114,18 @@ def _walks(loop: ast.AST) -> tuple[str, str]:
     target = loop.generators[0].iter if hasattr(loop, "generators") else getattr(loop, "iter", None)
     if isinstance(target, (ast.Name, ast.Attribute)):  # `for row in X`
         return f" over the rows of {ast.unparse(target)}", "row"
-    if not (isinstance(target, ast.Call) and isinstance(target.func, ast.Name) and target.func.id == "range"):
+    if not (isinstance(target, ast.Call) and dotted_name(target.func) == "range" and len(target.args) == 1):
         return "", "item"
-    bound = target.args[-1] if len(target.args) == 1 else None
-    if isinstance(bound, ast.Call) and isinstance(bound.func, ast.Name) and bound.func.id == "len" and bound.args:
-        return f" over the rows of {ast.unparse(bound.args[0])}", "row"  # range(len(X))
-    if isinstance(bound, ast.Call) and isinstance(bound.func, ast.Attribute) and bound.func.attr == "numel":
-        return f" over every element of {ast.unparse(bound.func.value)}", "element"  # range(X.numel())
-    if isinstance(bound, ast.Call) and isinstance(bound.func, ast.Attribute) and bound.func.attr == "size" and bound.args:
-        return f" over dim {ast.unparse(bound.args[0])} of {ast.unparse(bound.func.value)}", "index"  # range(X.size(k))
+    bound = target.args[0]
+    if isinstance(bound, ast.Call) and dotted_name(bound.func) == "len" and bound.args:  # range(len(X))
+        return f" over the rows of {ast.unparse(bound.args[0])}", "row"
     if isinstance(bound, ast.Subscript) and isinstance(bound.value, ast.Attribute) and bound.value.attr == "shape":
         return f" over dim {ast.unparse(bound.slice)} of {ast.unparse(bound.value.value)}", "index"  # range(X.shape[k])
+    method = bound.func if isinstance(bound, ast.Call) and isinstance(bound.func, ast.Attribute) else None
+    if method is not None and method.attr == "numel":  # range(X.numel())
+        return f" over every element of {ast.unparse(method.value)}", "element"
+    if method is not None and method.attr == "size" and bound.args:  # range(X.size(k))
+        return f" over dim {ast.unparse(bound.args[0])} of {ast.unparse(method.value)}", "index"
     return "", "item"
 
 
