@@ -292,7 +292,12 @@ def main() -> None:
     # would be told it used memory it never touched. Two arenas are plenty for one check.
     libc.mallopt(M_ARENA_MAX, 2)
     warm_imports()
-    control.sendall(json.dumps({"ready": True, "pid": os.getpid()}).encode() + b"\n")
+    try:
+        control.sendall(json.dumps({"ready": True, "pid": os.getpid()}).encode() + b"\n")
+    except (BrokenPipeError, ConnectionResetError):
+        # The client closed while we were importing (a command that had nothing to run after
+        # all): nobody to serve, and a traceback on the learner's terminal would only alarm.
+        return
     ZygoteServer(control).serve()
 
 

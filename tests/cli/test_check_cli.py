@@ -55,3 +55,12 @@ def test_a_check_is_recorded_as_an_attempt(tmp_path):
     tutor("check", "tensors/zeros", str(good))
     rows = {r["id"]: r for r in json.loads(tutor("list", "--json").stdout)}
     assert rows["tensors/zeros"]["status"] in ("done", "attempted")
+
+
+def test_a_lesson_whose_dataset_is_missing_says_how_to_get_it_and_nothing_else(tmp_path):
+    code = tmp_path / "mlp.py"
+    code.write_text("def train(*args):\n    return []\n")
+    out = tutor("check", "engine-from-scratch/tensor-mlp", str(code), env={"TUTOR_DATASETS": str(tmp_path / "none")})
+    assert out.returncode == 1
+    assert "run `tutor data get mnist`" in out.stdout
+    assert "Traceback" not in out.stderr  # the sandbox, stopped while it was starting, leaves no trace behind
